@@ -1,0 +1,5 @@
+//! The API contract: wire types and a typed client for every endpoint, used by the UI in the browser and during SSR.
+pub mod client;
+pub mod types;
+
+pub use types::*;

@@ -1,0 +1,208 @@
+//! English and Simplified Chinese from the Fluent files in `locales/`, and the language choice.
+use i18n_embed::fluent::{fluent_language_loader, FluentLanguageLoader};
+use i18n_embed::LanguageLoader;
+use leptos::prelude::*;
+use rust_embed::RustEmbed;
+use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
+
+#[derive(RustEmbed)]
+#[folder = "../locales/"]
+struct Localizations;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Lang {
+    En,
+    ZhCn,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::ZhCn];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::ZhCn => "zh-CN",
+        }
+    }
+
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::ZhCn => "简体中文",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        let s = s.trim().to_ascii_lowercase();
+        if s == "en" || s.starts_with("en-") {
+            Some(Lang::En)
+        } else if s == "zh" || s.starts_with("zh-cn") || s.starts_with("zh-hans") || s == "zh-sg" {
+            Some(Lang::ZhCn)
+        } else {
+            None
+        }
+    }
+
+    /// The first supported language of an `Accept-Language` header.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        header
+            .split(',')
+            .filter_map(|part| Lang::parse(part.split(';').next()?))
+            .next()
+    }
+}
+
+fn make_loader(id: unic_langid::LanguageIdentifier) -> FluentLanguageLoader {
+    let loader: FluentLanguageLoader = fluent_language_loader!();
+    if let Err(e) = loader.load_languages(&Localizations, &[id]) {
+        leptos::logging::error!("loading translations: {e}");
+    }
+    loader.set_use_isolating(false);
+    loader
+}
+
+static EN: LazyLock<FluentLanguageLoader> =
+    LazyLock::new(|| make_loader(unic_langid::langid!("en")));
+static ZH: LazyLock<FluentLanguageLoader> =
+    LazyLock::new(|| make_loader(unic_langid::langid!("zh-CN")));
+
+pub fn loader(lang: Lang) -> &'static FluentLanguageLoader {
+    match lang {
+        Lang::En => &EN,
+        Lang::ZhCn => &ZH,
+    }
+}
+
+/// A message by a key known only at run time (error codes); falls back to `fallback`.
+pub fn lookup(lang: Lang, key: &str, fallback: &str) -> String {
+    let l = loader(lang);
+    if l.has(key) {
+        l.get(key)
+    } else {
+        fallback.to_string()
+    }
+}
+
+/// A message with arguments, by a key known only at run time.
+pub fn lookup_args(lang: Lang, key: &str, args: &[(&'static str, String)]) -> String {
+    let map: std::collections::HashMap<&str, String> = args.iter().cloned().collect();
+    loader(lang).get_args(key, map)
+}
+
+/// The current language, shared by every component.
+#[derive(Clone, Copy)]
+pub struct I18n(pub RwSignal<Lang>);
+
+pub fn use_i18n() -> I18n {
+    use_context::<I18n>().unwrap_or_else(|| I18n(RwSignal::new(Lang::En)))
+}
+
+impl I18n {
+    pub fn lang(&self) -> Lang {
+        self.0.get()
+    }
+    /// The translated text of an API error code.
+    pub fn error(&self, e: &crate::api::ApiError) -> String {
+        lookup(
+            self.0.get(),
+            &format!("error-{}", e.code.replace('_', "-")),
+            &e.message,
+        )
+    }
+}
+
+/// `t!(i18n, "key")` is a reactive closure with the message in the current language; keys are checked at compile time.
+#[macro_export]
+macro_rules! t {
+    ($i18n:expr, $key:literal) => {{
+        let i18n = $i18n;
+        move || i18n_embed_fl::fl!($crate::i18n::loader(i18n.0.get()), $key)
+    }};
+    ($i18n:expr, $key:literal, $($arg:ident = $val:expr),+) => {{
+        let i18n = $i18n;
+        move || i18n_embed_fl::fl!($crate::i18n::loader(i18n.0.get()), $key, $($arg = $val),+)
+    }};
+}
+
+/// `tr!(i18n, "key")` is the message now, as a `String`.
+#[macro_export]
+macro_rules! tr {
+    ($i18n:expr, $key:literal) => {
+        i18n_embed_fl::fl!($crate::i18n::loader($i18n.0.get_untracked()), $key)
+    };
+    ($i18n:expr, $key:literal, $($arg:ident = $val:expr),+) => {
+        i18n_embed_fl::fl!($crate::i18n::loader($i18n.0.get_untracked()), $key, $($arg = $val),+)
+    };
+}
+
+#[cfg(feature = "hydrate")]
+pub fn read_cookie(name: &str) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let doc = web_sys::window()?
+        .document()?
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()?;
+    let cookies = doc.cookie().ok()?;
+    cookies.split(';').find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+/// Remembers the choice for pages rendered before sign-in.
+#[cfg(feature = "hydrate")]
+pub fn write_lang_cookie(lang: Lang) {
+    use wasm_bindgen::JsCast;
+    if let Some(doc) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+    {
+        let _ = doc.set_cookie(&format!(
+            "hangar_lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            lang.code()
+        ));
+    }
+}
+
+/// The language of the page being rendered: the `hangar_lang` cookie, else `Accept-Language`.
+pub fn initial_lang() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(parts) = use_context::<http::request::Parts>() {
+            let cookie = parts
+                .headers
+                .get_all(http::header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(';'))
+                .find_map(|c| c.trim().strip_prefix("hangar_lang=").and_then(Lang::parse));
+            if let Some(l) = cookie {
+                return l;
+            }
+            if let Some(l) = parts
+                .headers
+                .get(http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+            {
+                return l;
+            }
+        }
+        Lang::En
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        // The server wrote the language it rendered in onto <html lang>, which keeps hydration consistent.
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+            .and_then(|e| e.get_attribute("lang"))
+            .and_then(|l| Lang::parse(&l))
+            .unwrap_or(Lang::En)
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        Lang::En
+    }
+}

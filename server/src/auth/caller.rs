@@ -1,0 +1,194 @@
+//! The `Caller` extractor: resolves a bearer token or the session into a principal and checks CSRF.
+use super::session::{self, SessionAuth, AUTH_KEY};
+use super::tokens;
+use crate::db;
+use crate::error::{Error, Result};
+use crate::services::audit::AuditSlot;
+use crate::state::AppState;
+use app::api::Role;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::{header, request::Parts, Method};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower_sessions::Session;
+
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub via_token: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum NoPrincipal {
+    Anonymous,
+    SessionExpired,
+    AccountDisabled,
+    InvalidToken,
+}
+
+/// The principal (if any) of a request, where it came from, and its audit slot.
+#[derive(Clone)]
+pub struct Caller {
+    pub principal: Option<Principal>,
+    pub source: String,
+    pub session: Option<Session>,
+    why_none: NoPrincipal,
+    csrf_ok: bool,
+    pub slot: Arc<AuditSlot>,
+}
+
+impl Caller {
+    /// The principal, or the reason the request may not act: not signed in, expired, or missing CSRF token.
+    pub fn require(&self) -> Result<&Principal> {
+        match &self.principal {
+            Some(p) if self.csrf_ok => Ok(p),
+            Some(_) => Err(Error::CsrfFailed),
+            None => Err(match self.why_none {
+                NoPrincipal::Anonymous => Error::Unauthenticated,
+                NoPrincipal::SessionExpired => Error::SessionExpired,
+                NoPrincipal::AccountDisabled => Error::AccountDisabled,
+                NoPrincipal::InvalidToken => Error::InvalidToken,
+            }),
+        }
+    }
+
+    /// A caller for work that does not come from HTTP (start-up, the CLI).
+    pub fn system(source: &str) -> Caller {
+        Caller {
+            principal: None,
+            source: source.into(),
+            session: None,
+            why_none: NoPrincipal::Anonymous,
+            csrf_ok: true,
+            slot: Arc::new(AuditSlot::default()),
+        }
+    }
+}
+
+fn is_safe(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let slot = parts
+            .extensions
+            .get::<Arc<AuditSlot>>()
+            .cloned()
+            .unwrap_or_default();
+        let source = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ci| ci.0.ip().to_string())
+            .unwrap_or_else(|| "local".into());
+        let session = parts.extensions.get::<Session>().cloned();
+        let mut caller = Caller {
+            principal: None,
+            source,
+            session: session.clone(),
+            why_none: NoPrincipal::Anonymous,
+            csrf_ok: is_safe(&parts.method),
+            slot,
+        };
+
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|s| s.trim().to_string());
+        if let Some(secret) = bearer {
+            from_token(&mut caller, state, &secret).await?;
+        } else if let Some(session) = session {
+            from_session(&mut caller, state, &session, parts).await?;
+        }
+        if let Some(p) = &caller.principal {
+            caller.slot.set_actor(p.id, &p.username);
+        }
+        Ok(caller)
+    }
+}
+
+async fn from_token(caller: &mut Caller, state: &AppState, secret: &str) -> Result<()> {
+    caller.why_none = NoPrincipal::InvalidToken;
+    let Some(tok) = db::tokens::by_hash(&state.db, &tokens::hash_token(secret)).await? else {
+        return Ok(());
+    };
+    let mut conn = state.db.acquire().await?;
+    let Some(user) = db::users::by_id(&mut conn, tok.user_id).await? else {
+        return Ok(());
+    };
+    if user.disabled {
+        caller.why_none = NoPrincipal::AccountDisabled;
+        return Ok(());
+    }
+    db::tokens::touch(&state.db, tok.id, db::now_ms()).await?;
+    // Tokens are not sent by browsers on their own, so they need no CSRF token.
+    caller.csrf_ok = true;
+    let role = user.role();
+    caller.principal = Some(Principal {
+        id: user.id,
+        username: user.username,
+        role,
+        via_token: true,
+    });
+    Ok(())
+}
+
+async fn from_session(
+    caller: &mut Caller,
+    state: &AppState,
+    session: &Session,
+    parts: &Parts,
+) -> Result<()> {
+    let auth: Option<SessionAuth> = session
+        .get(AUTH_KEY)
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    let Some(auth) = auth else {
+        if session::has_session_cookie(&parts.headers) {
+            caller.why_none = NoPrincipal::SessionExpired;
+        }
+        return Ok(());
+    };
+    let absolute_ms = state.config.session_absolute_hours * 3_600_000;
+    let mut conn = state.db.acquire().await?;
+    let user = db::users::by_id(&mut conn, auth.user_id).await?;
+    let why = match &user {
+        _ if db::now_ms() - auth.login_at > absolute_ms => Some(NoPrincipal::SessionExpired),
+        None => Some(NoPrincipal::SessionExpired),
+        Some(u) if u.disabled => Some(NoPrincipal::AccountDisabled),
+        Some(u) if u.password_changed_at != auth.password_changed_at => {
+            Some(NoPrincipal::SessionExpired)
+        }
+        Some(_) => None,
+    };
+    if let Some(why) = why {
+        session
+            .flush()
+            .await
+            .map_err(|e| Error::Internal(e.into()))?;
+        caller.why_none = why;
+        return Ok(());
+    }
+    let Some(user) = user else { return Ok(()) };
+    if !caller.csrf_ok {
+        caller.csrf_ok = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| tokens::constant_time_eq(t, &auth.csrf));
+    }
+    let role = user.role();
+    caller.principal = Some(Principal {
+        id: user.id,
+        username: user.username,
+        role,
+        via_token: false,
+    });
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! The one place that decides whether a principal may do an action on a resource.
+use super::Principal;
+use crate::error::{Error, Result};
+use app::api::Role;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    UserList,
+    UserRead,
+    UserCreate,
+    UserUpdate,
+    UserDelete,
+    QuotaUpdate,
+    AuditRead,
+    /// List, create and revoke API tokens.
+    TokenManage,
+    /// Change one's own password, language, name and avatar.
+    ProfileUpdate,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// Hangar as a whole (lists, the audit log).
+    System,
+    /// A user account, or something that belongs to one.
+    User(i64),
+}
+
+fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
+    use Action::*;
+    let own = matches!(resource, Resource::User(id) if id == p.id);
+    match p.role {
+        Role::Admin => true,
+        Role::Auditor => {
+            matches!(action, UserList | UserRead | AuditRead)
+                || (own && matches!(action, TokenManage | ProfileUpdate))
+        }
+        Role::Operator => {
+            matches!(action, UserList | UserRead)
+                || (own && matches!(action, TokenManage | ProfileUpdate))
+        }
+        Role::User => own && matches!(action, UserRead | TokenManage | ProfileUpdate),
+    }
+}
+
+pub fn authorize(p: &Principal, action: Action, resource: Resource) -> Result<()> {
+    if allows(p, action, resource) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(id: i64, role: Role) -> Principal {
+        Principal {
+            id,
+            username: format!("u{id}"),
+            role,
+            via_token: false,
+        }
+    }
+
+    #[test]
+    fn users_see_only_themselves() {
+        let u = p(7, Role::User);
+        assert!(authorize(&u, Action::UserRead, Resource::User(7)).is_ok());
+        assert!(authorize(&u, Action::UserRead, Resource::User(8)).is_err());
+        assert!(authorize(&u, Action::UserList, Resource::System).is_err());
+        assert!(authorize(&u, Action::QuotaUpdate, Resource::User(7)).is_err());
+        assert!(authorize(&u, Action::AuditRead, Resource::System).is_err());
+    }
+
+    #[test]
+    fn auditors_read_everything_and_change_nothing_but_themselves() {
+        let a = p(3, Role::Auditor);
+        assert!(authorize(&a, Action::AuditRead, Resource::System).is_ok());
+        assert!(authorize(&a, Action::UserRead, Resource::User(9)).is_ok());
+        for act in [
+            Action::UserCreate,
+            Action::UserUpdate,
+            Action::UserDelete,
+            Action::QuotaUpdate,
+        ] {
+            assert!(authorize(&a, act, Resource::User(9)).is_err(), "{act:?}");
+        }
+        assert!(authorize(&a, Action::TokenManage, Resource::User(3)).is_ok());
+        assert!(authorize(&a, Action::TokenManage, Resource::User(9)).is_err());
+    }
+
+    #[test]
+    fn operators_cannot_manage_accounts_or_read_audit() {
+        let o = p(2, Role::Operator);
+        assert!(authorize(&o, Action::UserList, Resource::System).is_ok());
+        assert!(authorize(&o, Action::UserUpdate, Resource::User(5)).is_err());
+        assert!(authorize(&o, Action::AuditRead, Resource::System).is_err());
+    }
+}

@@ -1,0 +1,209 @@
+//! Configuration: defaults, then a TOML file, then `HANGAR_*` environment variables (which win).
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A secret that never shows in `Debug` output or logs.
+#[derive(Clone, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"[redacted]\"")
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Database, uploads and everything else Hangar keeps.
+    pub data_dir: PathBuf,
+    /// Password of the `admin` account created at first start; random (and printed once) when unset.
+    pub admin_password: Option<Secret>,
+    /// Log filter, e.g. `info` or `hangar=debug,info`.
+    pub log: String,
+    /// Log as JSON lines instead of text.
+    pub log_json: bool,
+    /// Mark cookies `Secure` (set when Hangar is served over HTTPS).
+    pub secure_cookies: bool,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub password_min_length: usize,
+    pub avatar_max_bytes: usize,
+    pub login_throttle: ThrottleConfig,
+    pub default_quota: DefaultQuota,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThrottleConfig {
+    /// Failed logins per account within `window_seconds` before further attempts get `429`.
+    pub per_account: u32,
+    /// Failed logins per source address within `window_seconds` before further attempts get `429`.
+    pub per_address: u32,
+    pub window_seconds: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DefaultQuota {
+    pub max_vms: i64,
+    pub max_vcpus: i64,
+    pub max_memory_mib: i64,
+    pub max_disk_gib: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            admin_password: None,
+            log: "info".into(),
+            log_json: false,
+            secure_cookies: false,
+            session_idle_minutes: 120,
+            session_absolute_hours: 24,
+            password_min_length: 10,
+            avatar_max_bytes: 512 * 1024,
+            login_throttle: ThrottleConfig::default(),
+            default_quota: DefaultQuota::default(),
+        }
+    }
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            per_account: 5,
+            per_address: 20,
+            window_seconds: 900,
+        }
+    }
+}
+
+impl Default for DefaultQuota {
+    fn default() -> Self {
+        Self {
+            max_vms: 5,
+            max_vcpus: 8,
+            max_memory_mib: 8192,
+            max_disk_gib: 100,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file (if any), then applies the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut cfg = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        fn parse<T: std::str::FromStr>(key: &str, v: &str) -> anyhow::Result<T> {
+            v.parse()
+                .map_err(|_| anyhow::anyhow!("{key}: cannot parse {v:?}"))
+        }
+        fn flag(key: &str, v: &str) -> anyhow::Result<bool> {
+            match v {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" | "" => Ok(false),
+                _ => bail!("{key}: expected true or false, got {v:?}"),
+            }
+        }
+        if let Some(v) = get("HANGAR_LISTEN") {
+            self.listen = parse("HANGAR_LISTEN", &v)?;
+        }
+        if let Some(v) = get("HANGAR_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("HANGAR_ADMIN_PASSWORD") {
+            self.admin_password = Some(Secret(v));
+        }
+        if let Some(v) = get("HANGAR_LOG") {
+            self.log = v;
+        }
+        if let Some(v) = get("HANGAR_LOG_JSON") {
+            self.log_json = flag("HANGAR_LOG_JSON", &v)?;
+        }
+        if let Some(v) = get("HANGAR_SECURE_COOKIES") {
+            self.secure_cookies = flag("HANGAR_SECURE_COOKIES", &v)?;
+        }
+        if let Some(v) = get("HANGAR_SESSION_IDLE_MINUTES") {
+            self.session_idle_minutes = parse("HANGAR_SESSION_IDLE_MINUTES", &v)?;
+        }
+        if let Some(v) = get("HANGAR_SESSION_ABSOLUTE_HOURS") {
+            self.session_absolute_hours = parse("HANGAR_SESSION_ABSOLUTE_HOURS", &v)?;
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.password_min_length < 8 {
+            bail!("password_min_length must be at least 8");
+        }
+        if self.session_idle_minutes < 1 || self.session_absolute_hours < 1 {
+            bail!("session lifetimes must be positive");
+        }
+        if let Some(p) = &self.admin_password {
+            if p.0.chars().count() < self.password_min_length {
+                bail!(
+                    "HANGAR_ADMIN_PASSWORD is shorter than the minimum of {} characters",
+                    self.password_min_length
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("hangar.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_wins_over_file_and_secrets_stay_hidden() {
+        let mut cfg: Config = toml::from_str("listen = \"0.0.0.0:9000\"\nlog = \"debug\"").unwrap();
+        cfg.apply_env(|k| match k {
+            "HANGAR_LISTEN" => Some("127.0.0.1:7000".into()),
+            "HANGAR_ADMIN_PASSWORD" => Some("correct horse battery".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(cfg.listen.port(), 7000);
+        assert_eq!(cfg.log, "debug");
+        let dbg = format!("{cfg:?}");
+        assert!(!dbg.contains("correct horse"), "{dbg}");
+        assert!(dbg.contains("redacted"));
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_short_admin_password() {
+        assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+        let mut cfg = Config::default();
+        cfg.apply_env(|k| (k == "HANGAR_ADMIN_PASSWORD").then(|| "short".into()))
+            .unwrap();
+        assert!(cfg.validate().is_err());
+        assert!(Config::default()
+            .apply_env(|k| (k == "HANGAR_LISTEN").then(|| "nope".into()))
+            .is_err());
+    }
+}

@@ -1,0 +1,114 @@
+//! The HTTP surface: the REST API under `/api/v1` (documented by OpenAPI), the UI and its assets.
+pub mod audit;
+pub mod auth;
+pub mod extract;
+pub mod ops;
+pub mod profile;
+pub mod site;
+pub mod tokens;
+pub mod users;
+
+use crate::config::Config;
+use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Hangar API", version = "1",
+        description = "REST API of Hangar. Errors are `{\"code\", \"message\", \"details\"}` with stable codes. \
+            Authenticate with the session cookie (changing requests then need `X-CSRF-Token`) or `Authorization: Bearer <token>`."),
+    modifiers(&Security),
+    security(("session" = []), ("bearer" = [])),
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::session::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+fn api_routes(cfg: &Config) -> OpenApiRouter<AppState> {
+    let avatar = OpenApiRouter::new()
+        .routes(routes!(profile::avatar_put))
+        .layer(DefaultBodyLimit::max(cfg.avatar_max_bytes));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(profile::update))
+        .routes(routes!(profile::password))
+        .routes(routes!(profile::avatar_get))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(users::set_quota))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::csv))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::delete))
+        .layer(DefaultBodyLimit::max(256 * 1024))
+        .merge(avatar)
+}
+
+/// The OpenAPI document of every route the server serves under `/api/v1`.
+pub fn openapi(cfg: &Config) -> utoipa::openapi::OpenApi {
+    api_routes(cfg).split_for_parts().1
+}
+
+/// The API router with its audit and session layers, ready to serve or to be called in-process by SSR.
+pub fn api_router(
+    state: AppState,
+    sessions: tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::SqliteStore>,
+) -> Router {
+    let (router, doc) = api_routes(&state.config).split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    router
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()).into_response() }),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ops::audit_layer,
+        ))
+        .layer(sessions)
+        .with_state(state)
+}
+
+/// The whole application: API, UI pages, assets, and headers every response carries.
+pub fn app(api: Router) -> Router {
+    site::router(api)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}

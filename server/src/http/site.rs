@@ -1,0 +1,73 @@
+//! The UI: Leptos pages rendered on the server, and the site files (WASM, JS, CSS, vendored libraries)
+//! embedded into the binary at build time.
+use app::api::client::SsrApi;
+use app::api::ApiError;
+use axum::body::Body;
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// `make build` fills `target/site` before compiling the server; release builds embed it, debug builds read it.
+#[derive(rust_embed::Embed)]
+#[folder = "../target/site"]
+struct Site;
+
+pub fn router(api: Router) -> Router {
+    let options = LeptosOptions::builder()
+        .output_name("hangar")
+        .site_pkg_dir("pkg")
+        .build();
+    let routes = generate_route_list(app::App);
+    let ssr_api = api.clone();
+    let shell_options = options.clone();
+    Router::new()
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            move || provide_context(SsrApi(ssr_api.clone())),
+            move || app::shell(shell_options.clone()),
+        )
+        .route("/api/docs", get(swagger_page))
+        .fallback(static_or_not_found)
+        .with_state(options)
+        .merge(api)
+}
+
+async fn swagger_page() -> Html<&'static str> {
+    Html(concat!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Hangar API</title>",
+        "<link rel=\"icon\" href=\"/favicon.svg\">",
+        "<link rel=\"stylesheet\" href=\"/vendor/swagger-ui/swagger-ui.css\"></head>",
+        "<body><div id=\"swagger-ui\"></div>",
+        "<script src=\"/vendor/swagger-ui/swagger-ui-bundle.js\"></script>",
+        "<script src=\"/swagger-init.js\"></script></body></html>"
+    ))
+}
+
+async fn static_or_not_found(uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    if path.starts_with("api/") {
+        let err = ApiError::new("not_found", "no such API route");
+        return (StatusCode::NOT_FOUND, Json(err)).into_response();
+    }
+    let Some(file) = <Site as rust_embed::RustEmbed>::get(path) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..12]));
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    Response::builder()
+        .header(header::CONTENT_TYPE, file.metadata.mimetype())
+        .header(header::ETAG, etag)
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from(file.data.into_owned()))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}

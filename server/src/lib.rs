@@ -1,0 +1,115 @@
+//! The hangar server: configuration, start-up, and the modules behind the HTTP API and the UI.
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod services;
+pub mod state;
+
+use auth::throttle::Throttle;
+use config::Config;
+use state::AppState;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tower_sessions_sqlx_store::SqliteStore;
+
+/// A started server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    /// The admin password when it was generated at this start (printed once by `hangar serve`).
+    pub generated_admin_password: Option<String>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting requests and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Serves until the process is asked to stop (Ctrl-C or SIGTERM).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        Ok(self.task.await??)
+    }
+}
+
+/// Opens the data directory and database, creates the first admin if needed, and starts serving.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let pool = db::open(&config.db_path()).await?;
+    let store = SqliteStore::new(pool.clone())
+        .with_table_name("sessions")
+        .map_err(|e| anyhow::anyhow!(e))?;
+    store.migrate().await?;
+    tokio::spawn({
+        use tower_sessions::ExpiredDeletion;
+        let store = store.clone();
+        async move {
+            store
+                .continuously_delete_expired(tokio::time::Duration::from_secs(600))
+                .await
+        }
+    });
+    let config = Arc::new(config);
+    let ops = Arc::new(http::ops::OpTable::from_openapi(&http::openapi(&config)));
+    let state = AppState {
+        db: pool,
+        throttle: Arc::new(Throttle::new(config.login_throttle.clone())),
+        config: config.clone(),
+        ops,
+    };
+    let generated_admin_password = services::users::bootstrap_admin(&state).await?;
+    let api = http::api_router(state.clone(), auth::session::layer(store, &config));
+    let app = http::app(api);
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = rx => {}
+                _ = shutdown_signal() => {}
+            }
+        })
+        .await
+    });
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "hangar listening");
+    Ok(Running {
+        addr,
+        state,
+        generated_admin_password,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

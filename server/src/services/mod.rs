@@ -1,0 +1,8 @@
+//! The domain: every rule (authorization, validation, quota, audit) is enforced here.
+pub mod audit;
+pub mod auth;
+pub mod profile;
+pub mod quota;
+pub mod tokens;
+pub mod users;
+pub mod validate;
