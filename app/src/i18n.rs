@@ -104,12 +104,44 @@ impl I18n {
     }
     /// The translated text of an API error code.
     pub fn error(&self, e: &crate::api::ApiError) -> String {
-        lookup(
-            self.0.get(),
-            &format!("error-{}", e.code.replace('_', "-")),
-            &e.message,
-        )
+        error_text(self.0.get(), e)
     }
+}
+
+/// The translated text of an API error, with its details as arguments.
+pub fn error_text(lang: Lang, e: &crate::api::ApiError) -> String {
+    let key = format!("error-{}", e.code.replace('_', "-"));
+    if !loader(lang).has(&key) {
+        return e.message.clone();
+    }
+    let detail = |k: &str| match e.details.get(k) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => String::new(),
+    };
+    let mut args: Vec<(&'static str, String)> = [
+        "field",
+        "reason",
+        "min",
+        "max",
+        "retry_after",
+        "limit",
+        "used",
+        "requested",
+        "resource",
+    ]
+    .into_iter()
+    .map(|k| (k, detail(k)))
+    .collect();
+    args.push((
+        "message",
+        if e.code == "internal" {
+            e.message.clone()
+        } else {
+            String::new()
+        },
+    ));
+    lookup_args(lang, &key, &args)
 }
 
 /// `t!(i18n, "key")` is a reactive closure with the message in the current language; keys are checked at compile time.
@@ -204,5 +236,43 @@ pub fn initial_lang() -> Lang {
     #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
     {
         Lang::En
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(text: &str) -> std::collections::BTreeSet<String> {
+        text.lines()
+            .filter(|l| !l.starts_with(' ') && !l.starts_with('#'))
+            .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn both_languages_have_the_same_messages() {
+        let en = keys(include_str!("../../locales/en/app.ftl"));
+        let zh = keys(include_str!("../../locales/zh-CN/app.ftl"));
+        assert!(en.len() > 50);
+        assert_eq!(en, zh);
+    }
+
+    #[test]
+    fn translates_error_codes_with_details() {
+        let e = crate::api::ApiError {
+            code: "password_too_short".into(),
+            message: "x".into(),
+            details: serde_json::json!({ "min": 10 }),
+        };
+        assert_eq!(
+            error_text(Lang::En, &e),
+            "The password must have at least 10 characters."
+        );
+        assert_eq!(error_text(Lang::ZhCn, &e), "密码至少需要 10 个字符。");
+        assert_eq!(
+            Lang::from_accept_language("fr-FR,zh-CN;q=0.8,en;q=0.5"),
+            Some(Lang::ZhCn)
+        );
     }
 }

@@ -1,26 +1,68 @@
 //! Hangar's web UI: pages, components and the API client, rendered on the server and hydrated in the browser.
 #![recursion_limit = "256"]
 pub mod api;
+pub mod components;
 pub mod i18n;
+pub mod pages;
 
+use i18n::I18n;
 use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Title};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{path, SsrMode};
 
+/// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = i18n::initial_lang();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang.code()>
             <head>
                 <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg"/>
+                <link rel="stylesheet" href="/style/hangar.css"/>
                 <HydrationScripts options/>
+                <leptos_meta::MetaTags/>
             </head>
-            <body><App/></body>
+            <body>
+                <App/>
+            </body>
         </html>
     }
 }
 
 #[component]
 pub fn App() -> impl IntoView {
-    use leptos_router::components::*;
-    use leptos_router::path;
-    view! { <Router><Routes fallback=|| "not found"><Route path=path!("/") view=|| "hi"/></Routes></Router> }
+    provide_meta_context();
+    provide_context(I18n(RwSignal::new(i18n::initial_lang())));
+    view! {
+        <Title text="Hangar"/>
+        <Router>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=components::layout::Layout ssr=SsrMode::Async>
+                    <Route path=path!("") view=pages::dashboard::Dashboard ssr=SsrMode::Async/>
+                    <Route path=path!("users") view=pages::users::list::UserList ssr=SsrMode::Async/>
+                    <Route path=path!("users/:id") view=pages::users::detail::UserDetail ssr=SsrMode::Async/>
+                    <Route path=path!("audit") view=pages::audit::list::AuditList ssr=SsrMode::Async/>
+                    <Route path=path!("profile") view=pages::profile::ProfilePage ssr=SsrMode::Async/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+    // Browser tests wait for this before they click.
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
 }

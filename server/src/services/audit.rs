@@ -103,8 +103,18 @@ fn parse_time(field: &'static str, s: &Option<String>) -> Result<Option<i64>> {
     if let Ok(ms) = s.parse::<i64>() {
         return Ok(Some(ms));
     }
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| Error::invalid(field, "not_a_time"))?;
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).or_else(
+        |_| {
+            // What an HTML datetime-local input sends, read as UTC like every time the UI shows.
+            let fmt = if s.len() == 16 {
+                time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]")
+            } else {
+                time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]")
+            };
+            time::PrimitiveDateTime::parse(s, &fmt).map(|p| p.assume_utc())
+        },
+    );
+    let t = t.map_err(|_| Error::invalid(field, "not_a_time"))?;
     Ok(Some((t.unix_timestamp_nanos() / 1_000_000) as i64))
 }
 

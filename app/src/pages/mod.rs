@@ -1,0 +1,7 @@
+//! One module per area of the UI.
+pub mod audit;
+pub mod dashboard;
+pub mod login;
+pub mod not_found;
+pub mod profile;
+pub mod users;

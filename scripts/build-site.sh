@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds target/site (WASM bundle, CSS, public files, vendored browser libraries), which the server embeds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+PROFILE="${WASM_PROFILE:-wasm-release}"
+SITE=target/site
+STAGE=target/site-stage
+
+cargo build -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate --profile "$PROFILE"
+rm -rf "$STAGE" && mkdir -p "$STAGE/pkg"
+wasm-bindgen --target web --no-typescript --out-name hangar --out-dir "$STAGE/pkg" \
+  "target/wasm32-unknown-unknown/$PROFILE/app.wasm"
+if [[ "${WASM_OPT:-1}" == 1 ]]; then
+  # npm's binaryen: Debian's older wasm-opt produces a bundle that fails to hydrate.
+  node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    "$STAGE/pkg/hangar_bg.wasm" -o "$STAGE/pkg/hangar_bg.opt.wasm"
+  mv "$STAGE/pkg/hangar_bg.opt.wasm" "$STAGE/pkg/hangar_bg.wasm"
+fi
+mkdir -p "$STAGE/style" "$STAGE/vendor/swagger-ui"
+cp style/*.css "$STAGE/style/"
+cp -r public/. "$STAGE/"
+for f in swagger-ui-bundle.js swagger-ui.css; do
+  cp "node_modules/swagger-ui-dist/$f" "$STAGE/vendor/swagger-ui/"
+done
+
+# Copy only what changed, so an unchanged site does not rebuild the server.
+mkdir -p "$SITE"
+(cd "$STAGE" && find . -type f) | while read -r f; do
+  if ! cmp -s "$STAGE/$f" "$SITE/$f"; then
+    mkdir -p "$(dirname "$SITE/$f")"
+    cp "$STAGE/$f" "$SITE/$f"
+  fi
+done
+(cd "$SITE" && find . -type f) | while read -r f; do
+  [[ -e "$STAGE/$f" ]] || rm -f "$SITE/$f"
+done
+echo "site: $(du -sh "$SITE" | cut -f1) in $SITE (wasm $(du -h "$SITE/pkg/hangar_bg.wasm" | cut -f1))"

@@ -1,0 +1,171 @@
+//! Test harness: a real server on port 0 with a temporary data directory, and cookie-keeping clients.
+#![allow(dead_code)]
+use hangar::config::{Config, Secret};
+use hangar::Running;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub const ADMIN_PW: &str = "admin-password-1";
+pub const PW_USER: &str = "user-password-1";
+
+pub struct TestServer {
+    pub base: String,
+    pub running: Option<Running>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = Config::default();
+        cfg.listen = "127.0.0.1:0".parse().unwrap();
+        cfg.data_dir = dir.path().to_path_buf();
+        cfg.admin_password = Some(Secret(ADMIN_PW.into()));
+        cfg.log = "warn".into();
+        tweak(&mut cfg);
+        let running = hangar::start(cfg).await.unwrap();
+        TestServer {
+            base: format!("http://{}", running.addr),
+            running: Some(running),
+            dir,
+        }
+    }
+
+    pub fn state(&self) -> &hangar::state::AppState {
+        &self.running.as_ref().unwrap().state
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    pub async fn admin(&self) -> Client {
+        let mut c = self.client();
+        c.login_ok("admin", ADMIN_PW).await;
+        c
+    }
+
+    /// Creates an account through the API (as `admin`) and returns its id.
+    pub async fn create_user(
+        &self,
+        admin: &Client,
+        username: &str,
+        password: &str,
+        role: &str,
+    ) -> i64 {
+        let (s, v) = admin
+            .call(
+                Method::POST,
+                "/api/v1/users",
+                Some(serde_json::json!({
+                    "username": username, "password": password, "role": role
+                })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["id"].as_i64().unwrap()
+    }
+
+    /// Every audit record, newest first, read straight from the database.
+    pub async fn audit_rows(&self) -> Vec<(String, Option<String>, String, Option<String>)> {
+        sqlx::query_as("SELECT action, actor, result, target FROM audit_log ORDER BY id DESC")
+            .fetch_all(&self.state().db)
+            .await
+            .unwrap()
+    }
+
+    pub async fn audit_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(&self.state().db)
+            .await
+            .unwrap()
+    }
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub csrf: Option<String>,
+    pub bearer: Option<String>,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        Client {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            base: base.to_string(),
+            csrf: None,
+            bearer: None,
+        }
+    }
+
+    pub async fn login(&mut self, username: &str, password: &str) -> (StatusCode, Value) {
+        let (s, v) = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                Some(serde_json::json!({ "username": username, "password": password })),
+            )
+            .await;
+        if s.is_success() {
+            self.csrf = v["csrf_token"].as_str().map(String::from);
+        }
+        (s, v)
+    }
+
+    pub async fn login_ok(&mut self, username: &str, password: &str) -> Value {
+        let (s, v) = self.login(username, password).await;
+        assert_eq!(s, StatusCode::OK, "login {username}: {v}");
+        v
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut r = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = &self.csrf {
+            r = r.header("X-CSRF-Token", t);
+        }
+        if let Some(b) = &self.bearer {
+            r = r.bearer_auth(b);
+        }
+        r
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self.request(method, path);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+}
+
+/// A valid 1x1 PNG.
+pub const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+];

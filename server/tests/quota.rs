@@ -1,0 +1,102 @@
+//! Quota reservations against a real SQLite file: concurrent requests never exceed a limit.
+mod common;
+use common::{TestServer, PW_USER};
+use hangar::db::{self, quotas::Usage};
+use hangar::error::Error;
+use hangar::services::quota;
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_reservations_never_exceed_the_limit() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let id = srv.create_user(&admin, "ivan", PW_USER, "user").await;
+    admin.call(Method::PUT, &format!("/api/v1/users/{id}/quota"), Some(json!({"max_vms": 10, "max_vcpus": 1000, "max_memory_mib": 100000, "max_disk_gib": 1000}))).await;
+    let pool = srv.state().db.clone();
+    let tasks: Vec<_> = (0..60)
+        .map(|_| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let mut tx = db::begin_write(&pool).await.unwrap();
+                let r = quota::reserve(
+                    &mut tx,
+                    id,
+                    Usage {
+                        vms: 1,
+                        vcpus: 2,
+                        memory_mib: 512,
+                        disk_gib: 10,
+                    },
+                )
+                .await;
+                if r.is_ok() {
+                    tx.commit().await.unwrap();
+                }
+                r
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(Error::QuotaExceeded {
+                resource, limit, ..
+            }) => assert_eq!((resource, limit), ("vms", 10)),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok, 10);
+    let (_, u) = admin.get(&format!("/api/v1/users/{id}")).await;
+    assert_eq!(u["quota"]["used_vms"], 10);
+    assert_eq!(u["quota"]["used_vcpus"], 20);
+    assert_eq!(u["quota"]["used_memory_mib"], 5120);
+}
+
+#[tokio::test]
+async fn a_rolled_back_change_gives_its_reservation_back() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let id = srv.create_user(&admin, "judy", PW_USER, "user").await;
+    let pool = &srv.state().db;
+    let want = Usage {
+        vms: 1,
+        vcpus: 8,
+        memory_mib: 8192,
+        disk_gib: 100,
+    };
+    {
+        let mut tx = db::begin_write(pool).await.unwrap();
+        quota::reserve(&mut tx, id, want).await.unwrap();
+        // Dropped without commit: the change failed.
+    }
+    let mut tx = db::begin_write(pool).await.unwrap();
+    quota::reserve(&mut tx, id, want).await.unwrap();
+    let err = quota::reserve(
+        &mut tx,
+        id,
+        Usage {
+            vcpus: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::QuotaExceeded {
+                resource: "vcpus",
+                limit: 8,
+                used: 8,
+                requested: 1
+            }
+        ),
+        "{err:?}"
+    );
+    quota::release(&mut tx, id, want).await.unwrap();
+    tx.commit().await.unwrap();
+    let (_, u) = admin.get(&format!("/api/v1/users/{id}")).await;
+    assert_eq!(u["quota"]["used_vcpus"], 0);
+}

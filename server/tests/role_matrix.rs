@@ -1,0 +1,187 @@
+//! Walks every route of the OpenAPI document as each kind of caller and checks the status it gets.
+//! A route without a row here fails the test, so new endpoints cannot skip authorization review.
+mod common;
+use common::{Client, TestServer, PNG};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const ROLES: [&str; 6] = [
+    "anonymous",
+    "user",
+    "other-user",
+    "operator",
+    "auditor",
+    "admin",
+];
+const PW: &str = "role-password-1";
+
+/// Expected status for each of ROLES, and the body to send.
+fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<Value>)> {
+    let rows: ([u16; 6], Option<Value>) = match (method, path) {
+        ("post", "/api/v1/auth/login") => ([200; 6], None),
+        ("post", "/api/v1/auth/logout") => ([401, 204, 204, 204, 204, 204], None),
+        ("get", "/api/v1/auth/me") => ([401, 200, 200, 200, 200, 200], None),
+        ("patch", "/api/v1/profile") => (
+            [401, 200, 200, 200, 200, 200],
+            Some(json!({ "language": "en" })),
+        ),
+        ("put", "/api/v1/profile/password") => (
+            [401, 204, 204, 204, 204, 204],
+            Some(json!({ "current_password": PW, "new_password": PW })),
+        ),
+        ("put", "/api/v1/profile/avatar") => ([401, 200, 200, 200, 200, 200], None),
+        ("get", "/api/v1/users/{id}/avatar") => ([401, 200, 403, 200, 200, 200], None),
+        ("get", "/api/v1/users") => ([401, 403, 403, 200, 200, 200], None),
+        ("post", "/api/v1/users") => (
+            [401, 403, 403, 403, 403, 201],
+            Some(json!({ "username": format!("new{n}"), "password": PW, "role": "user" })),
+        ),
+        ("get", "/api/v1/users/{id}") => ([401, 200, 403, 200, 200, 200], None),
+        ("patch", "/api/v1/users/{id}") => (
+            [401, 403, 403, 403, 403, 200],
+            Some(json!({ "display_name": "Renamed" })),
+        ),
+        ("delete", "/api/v1/users/{id}") => ([401, 403, 403, 403, 403, 204], None),
+        ("put", "/api/v1/users/{id}/quota") => (
+            [401, 403, 403, 403, 403, 200],
+            Some(
+                json!({ "max_vms": 3, "max_vcpus": 4, "max_memory_mib": 4096, "max_disk_gib": 40 }),
+            ),
+        ),
+        ("get", "/api/v1/audit") | ("get", "/api/v1/audit.csv") => {
+            ([401, 403, 403, 403, 200, 200], None)
+        }
+        ("get", "/api/v1/tokens") => ([401, 200, 200, 200, 200, 200], None),
+        ("post", "/api/v1/tokens") => (
+            [401, 201, 201, 201, 201, 201],
+            Some(json!({ "name": "ci" })),
+        ),
+        // Another user's token is "not found" rather than "forbidden": ids reveal nothing.
+        ("delete", "/api/v1/tokens/{id}") => ([401, 204, 404, 404, 404, 204], None),
+        _ => return None,
+    };
+    Some(rows)
+}
+
+struct World {
+    srv: TestServer,
+    admin: Client,
+    counter: usize,
+}
+
+impl World {
+    /// A signed-in client for `role`; `owner` is the "user" whose resources the route names.
+    async fn client_for(&mut self, role: &str, owner: &str) -> Client {
+        let name = match role {
+            "anonymous" => return self.srv.client(),
+            "user" => owner.to_string(),
+            "other-user" => "bob".into(),
+            r => r.to_string(),
+        };
+        let mut c = self.srv.client();
+        if name == "admin" {
+            c.login_ok("admin", common::ADMIN_PW).await;
+        } else {
+            c.login_ok(&name, PW).await;
+        }
+        c
+    }
+
+    async fn fresh_owner(&mut self) -> (String, i64) {
+        self.counter += 1;
+        let name = format!("owner{}", self.counter);
+        let id = self.srv.create_user(&self.admin, &name, PW, "user").await;
+        (name, id)
+    }
+}
+
+#[tokio::test]
+async fn every_route_as_every_role() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    for (name, role) in [
+        ("bob", "user"),
+        ("operator", "operator"),
+        ("auditor", "auditor"),
+    ] {
+        srv.create_user(&admin, name, PW, role).await;
+    }
+    let mut w = World {
+        srv,
+        admin,
+        counter: 0,
+    };
+
+    let doc: Value = w.srv.client().get("/api/v1/openapi.json").await.1;
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for (path, item) in paths {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            let Some((expected, body)) = expectation(method, path, w.counter) else {
+                missing.push(format!("{} {path}", method.to_uppercase()));
+                continue;
+            };
+            // The password route ends the admin's other sessions (by design), so sign in afresh.
+            w.admin = w.srv.admin().await;
+            let (owner, owner_id) = w.fresh_owner().await;
+            let mut owner_client = w.srv.client();
+            owner_client.login_ok(&owner, PW).await;
+            if path.ends_with("/avatar") && method == "get" {
+                let r = owner_client
+                    .request(Method::PUT, "/api/v1/profile/avatar")
+                    .body(PNG.to_vec())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+            }
+            for (i, role) in ROLES.iter().enumerate() {
+                let mut id = owner_id;
+                if path.starts_with("/api/v1/tokens/") {
+                    let (s, t) = owner_client
+                        .call(Method::POST, "/api/v1/tokens", Some(json!({ "name": "t" })))
+                        .await;
+                    assert_eq!(s, 201);
+                    id = t["token"]["id"].as_i64().unwrap();
+                }
+                let client = w.client_for(role, &owner).await;
+                let url = path.replace("{id}", &id.to_string());
+                let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let mut req = client.request(m, &url);
+                if path == "/api/v1/auth/login" {
+                    req = req.json(&json!({ "username": owner, "password": PW }));
+                } else if path == "/api/v1/profile/avatar" {
+                    req = req.body(PNG.to_vec());
+                } else if let Some(b) = &body {
+                    let mut b = b.clone();
+                    if path == "/api/v1/users" {
+                        b["username"] = json!(format!("created-{}-{i}", w.counter));
+                    }
+                    if path == "/api/v1/profile/password" && *role == "admin" {
+                        b = json!({ "current_password": common::ADMIN_PW, "new_password": common::ADMIN_PW });
+                    }
+                    req = req.json(&b);
+                }
+                let resp = req.send().await.unwrap();
+                let status = resp.status();
+                let text = resp.text().await.unwrap_or_default();
+                assert_eq!(
+                    status,
+                    StatusCode::from_u16(expected[i]).unwrap(),
+                    "{} {url} as {role}: {text}",
+                    method.to_uppercase()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes missing from the role matrix: {missing:?}"
+    );
+    assert!(checked >= 18 * 6, "only {checked} calls checked");
+}
