@@ -1,0 +1,34 @@
+// Browser tests: Debian's Chromium against a real hangar (debug build) on a fresh data directory.
+import { defineConfig } from '@playwright/test';
+
+const port = Number(process.env.E2E_PORT ?? 18181);
+export const ADMIN_PASSWORD = 'e2e-admin-password';
+
+export default defineConfig({
+  testDir: './tests',
+  workers: 1,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    },
+  },
+  webServer: {
+    command: `rm -rf ../target/e2e-data && exec ../target/debug/hangar serve`,
+    env: {
+      HANGAR_LISTEN: `127.0.0.1:${port}`,
+      HANGAR_DATA_DIR: '../target/e2e-data',
+      HANGAR_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      HANGAR_LOG: 'warn',
+    },
+    url: `http://127.0.0.1:${port}/login`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+  },
+});
