@@ -62,10 +62,8 @@ fn make_loader(id: unic_langid::LanguageIdentifier) -> FluentLanguageLoader {
     loader
 }
 
-static EN: LazyLock<FluentLanguageLoader> =
-    LazyLock::new(|| make_loader(unic_langid::langid!("en")));
-static ZH: LazyLock<FluentLanguageLoader> =
-    LazyLock::new(|| make_loader(unic_langid::langid!("zh-CN")));
+static EN: LazyLock<FluentLanguageLoader> = LazyLock::new(|| make_loader(unic_langid::langid!("en")));
+static ZH: LazyLock<FluentLanguageLoader> = LazyLock::new(|| make_loader(unic_langid::langid!("zh-CN")));
 
 pub fn loader(lang: Lang) -> &'static FluentLanguageLoader {
     match lang {

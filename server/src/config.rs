@@ -102,8 +102,7 @@ impl Config {
     pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         let mut cfg = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?;
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
                 toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
             }
             None => Config::default(),
@@ -115,8 +114,7 @@ impl Config {
 
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         fn parse<T: std::str::FromStr>(key: &str, v: &str) -> anyhow::Result<T> {
-            v.parse()
-                .map_err(|_| anyhow::anyhow!("{key}: cannot parse {v:?}"))
+            v.parse().map_err(|_| anyhow::anyhow!("{key}: cannot parse {v:?}"))
         }
         fn flag(key: &str, v: &str) -> anyhow::Result<bool> {
             match v {

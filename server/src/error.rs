@@ -81,17 +81,14 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         use Error::*;
         match self {
-            Unauthenticated | SessionExpired | InvalidToken | InvalidCredentials
-            | AccountDisabled => StatusCode::UNAUTHORIZED,
+            Unauthenticated | SessionExpired | InvalidToken | InvalidCredentials | AccountDisabled => {
+                StatusCode::UNAUTHORIZED
+            }
             TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Forbidden | CsrfFailed => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
-            Invalid { .. } | PasswordTooShort { .. } | MalformedJson(_) | InvalidImage => {
-                StatusCode::BAD_REQUEST
-            }
-            UsernameTaken | LastAdmin | CannotDeleteSelf | QuotaExceeded { .. } => {
-                StatusCode::CONFLICT
-            }
+            Invalid { .. } | PasswordTooShort { .. } | MalformedJson(_) | InvalidImage => StatusCode::BAD_REQUEST,
+            UsernameTaken | LastAdmin | CannotDeleteSelf | QuotaExceeded { .. } => StatusCode::CONFLICT,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -129,11 +126,7 @@ impl Error {
         match self {
             TooManyAttempts { retry_after } => json!({ "retry_after": retry_after }),
             NotFound(what) => json!({ "resource": what }),
-            Invalid {
-                field,
-                reason,
-                details,
-            } => {
+            Invalid { field, reason, details } => {
                 let mut d = json!({ "field": field, "reason": reason });
                 if let (Some(d), Some(extra)) = (d.as_object_mut(), details.as_object()) {
                     d.extend(extra.clone());

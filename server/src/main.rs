@@ -39,8 +39,8 @@ enum Command {
 }
 
 fn init_logging(cfg: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if cfg.log_json {
         builder.json().init();
@@ -59,7 +59,9 @@ async fn main() -> anyhow::Result<()> {
             let running = hangar::start(cfg).await?;
             if let Some(pw) = &running.generated_admin_password {
                 // Shown once, on the terminal only: it never reaches the log.
-                println!("\n  First start: sign in as `admin` with password: {pw}\n  (change it on the Profile page)\n");
+                println!(
+                    "\n  First start: sign in as `admin` with password: {pw}\n  (change it on the Profile page)\n"
+                );
             }
             println!("Hangar is running on http://{}", running.addr);
             running.wait().await

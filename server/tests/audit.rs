@@ -48,16 +48,10 @@ async fn allowed_denied_and_failed_requests_each_leave_one_record() {
             Some(json!({"username": "carol", "password": PW_USER, "role": "user"})),
         )
         .await;
-    assert_eq!(
-        (s, v["code"].as_str()),
-        (StatusCode::CONFLICT, Some("username_taken"))
-    );
+    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("username_taken")));
     assert_eq!(srv.audit_count().await, before + 1);
     let (action, _, result, _) = srv.audit_rows().await.remove(0);
-    assert_eq!(
-        (action.as_str(), result.as_str()),
-        ("user.create", "failed")
-    );
+    assert_eq!((action.as_str(), result.as_str()), ("user.create", "failed"));
 
     // Anonymous, with a malformed body: still one record.
     let before = srv.audit_count().await;
@@ -80,10 +74,7 @@ async fn allowed_denied_and_failed_requests_each_leave_one_record() {
     // Logins, good and bad, and the logout.
     let before = srv.audit_count().await;
     let mut c = srv.client();
-    assert_eq!(
-        c.login("carol", "wrong-password").await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(c.login("carol", "wrong-password").await.0, StatusCode::UNAUTHORIZED);
     c.login_ok("carol", PW_USER).await;
     assert_eq!(
         c.call(Method::POST, "/api/v1/auth/logout", None).await.0,
@@ -91,17 +82,10 @@ async fn allowed_denied_and_failed_requests_each_leave_one_record() {
     );
     let rows = srv.audit_rows().await;
     assert_eq!(srv.audit_count().await, before + 3);
-    let got: Vec<(&str, &str)> = rows[..3]
-        .iter()
-        .map(|r| (r.0.as_str(), r.2.as_str()))
-        .collect();
+    let got: Vec<(&str, &str)> = rows[..3].iter().map(|r| (r.0.as_str(), r.2.as_str())).collect();
     assert_eq!(
         got,
-        [
-            ("auth.logout", "ok"),
-            ("auth.login", "ok"),
-            ("auth.login", "failed")
-        ]
+        [("auth.logout", "ok"), ("auth.login", "ok"), ("auth.login", "failed")]
     );
 
     // Reads leave nothing.
@@ -116,27 +100,17 @@ async fn filters_paging_and_csv() {
     let srv = TestServer::start().await;
     let admin = srv.admin().await;
     for i in 0..7 {
-        srv.create_user(&admin, &format!("u{i}"), PW_USER, "user")
-            .await;
+        srv.create_user(&admin, &format!("u{i}"), PW_USER, "user").await;
     }
-    let (s, page) = admin
-        .get("/api/v1/audit?action=user.create&per_page=5&page=2")
-        .await;
+    let (s, page) = admin.get("/api/v1/audit?action=user.create&per_page=5&page=2").await;
     assert_eq!(s, 200, "{page}");
-    assert_eq!(
-        page["total"], 8,
-        "seven created here plus the bootstrap admin"
-    );
+    assert_eq!(page["total"], 8, "seven created here plus the bootstrap admin");
     assert_eq!(page["items"].as_array().unwrap().len(), 3);
-    let (_, page) = admin
-        .get("/api/v1/audit?actor=admin&result=ok&action=auth.")
-        .await;
+    let (_, page) = admin.get("/api/v1/audit?actor=admin&result=ok&action=auth.").await;
     assert_eq!(page["total"], 1);
     let (_, page) = admin.get("/api/v1/audit?from=2999-01-01T00:00:00Z").await;
     assert_eq!(page["total"], 0);
-    let (_, page) = admin
-        .get("/api/v1/audit?from=2000-01-01T00:00&result=ok")
-        .await;
+    let (_, page) = admin.get("/api/v1/audit?from=2000-01-01T00:00&result=ok").await;
     assert!(page["total"].as_i64().unwrap() >= 8, "{page}");
     let (s, v) = admin.get("/api/v1/audit?result=maybe").await;
     assert_eq!(
@@ -155,20 +129,14 @@ async fn filters_paging_and_csv() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/csv"));
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     assert!(r.headers()["content-disposition"]
         .to_str()
         .unwrap()
         .contains("attachment"));
     let body = r.text().await.unwrap();
     let lines: Vec<&str> = body.lines().collect();
-    assert_eq!(
-        lines[0],
-        "id,time,actor,source,action,target,result,details"
-    );
+    assert_eq!(lines[0], "id,time,actor,source,action,target,result,details");
     assert_eq!(lines.len(), 1 + 8);
     assert!(lines[1].contains("user.create") && lines[1].contains(",ok,"));
 }
@@ -181,9 +149,6 @@ async fn the_log_cannot_be_changed() {
         .execute(db)
         .await
         .is_err());
-    assert!(sqlx::query("DELETE FROM audit_log")
-        .execute(db)
-        .await
-        .is_err());
+    assert!(sqlx::query("DELETE FROM audit_log").execute(db).await.is_err());
     assert!(srv.audit_count().await >= 1);
 }

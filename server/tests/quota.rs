@@ -12,7 +12,13 @@ async fn parallel_reservations_never_exceed_the_limit() {
     let srv = TestServer::start().await;
     let admin = srv.admin().await;
     let id = srv.create_user(&admin, "ivan", PW_USER, "user").await;
-    admin.call(Method::PUT, &format!("/api/v1/users/{id}/quota"), Some(json!({"max_vms": 10, "max_vcpus": 1000, "max_memory_mib": 100000, "max_disk_gib": 1000}))).await;
+    admin
+        .call(
+            Method::PUT,
+            &format!("/api/v1/users/{id}/quota"),
+            Some(json!({"max_vms": 10, "max_vcpus": 1000, "max_memory_mib": 100000, "max_disk_gib": 1000})),
+        )
+        .await;
     let pool = srv.state().db.clone();
     let tasks: Vec<_> = (0..60)
         .map(|_| {
@@ -41,9 +47,7 @@ async fn parallel_reservations_never_exceed_the_limit() {
     for t in tasks {
         match t.await.unwrap() {
             Ok(()) => ok += 1,
-            Err(Error::QuotaExceeded {
-                resource, limit, ..
-            }) => assert_eq!((resource, limit), ("vms", 10)),
+            Err(Error::QuotaExceeded { resource, limit, .. }) => assert_eq!((resource, limit), ("vms", 10)),
             Err(e) => panic!("unexpected {e:?}"),
         }
     }

@@ -5,14 +5,7 @@ use common::{Client, TestServer, PNG};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-const ROLES: [&str; 6] = [
-    "anonymous",
-    "user",
-    "other-user",
-    "operator",
-    "auditor",
-    "admin",
-];
+const ROLES: [&str; 6] = ["anonymous", "user", "other-user", "operator", "auditor", "admin"];
 const PW: &str = "role-password-1";
 
 /// Expected status for each of ROLES, and the body to send.
@@ -21,10 +14,7 @@ fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<V
         ("post", "/api/v1/auth/login") => ([200; 6], None),
         ("post", "/api/v1/auth/logout") => ([401, 204, 204, 204, 204, 204], None),
         ("get", "/api/v1/auth/me") => ([401, 200, 200, 200, 200, 200], None),
-        ("patch", "/api/v1/profile") => (
-            [401, 200, 200, 200, 200, 200],
-            Some(json!({ "language": "en" })),
-        ),
+        ("patch", "/api/v1/profile") => ([401, 200, 200, 200, 200, 200], Some(json!({ "language": "en" }))),
         ("put", "/api/v1/profile/password") => (
             [401, 204, 204, 204, 204, 204],
             Some(json!({ "current_password": PW, "new_password": PW })),
@@ -44,18 +34,11 @@ fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<V
         ("delete", "/api/v1/users/{id}") => ([401, 403, 403, 403, 403, 204], None),
         ("put", "/api/v1/users/{id}/quota") => (
             [401, 403, 403, 403, 403, 200],
-            Some(
-                json!({ "max_vms": 3, "max_vcpus": 4, "max_memory_mib": 4096, "max_disk_gib": 40 }),
-            ),
+            Some(json!({ "max_vms": 3, "max_vcpus": 4, "max_memory_mib": 4096, "max_disk_gib": 40 })),
         ),
-        ("get", "/api/v1/audit") | ("get", "/api/v1/audit.csv") => {
-            ([401, 403, 403, 403, 200, 200], None)
-        }
+        ("get", "/api/v1/audit") | ("get", "/api/v1/audit.csv") => ([401, 403, 403, 403, 200, 200], None),
         ("get", "/api/v1/tokens") => ([401, 200, 200, 200, 200, 200], None),
-        ("post", "/api/v1/tokens") => (
-            [401, 201, 201, 201, 201, 201],
-            Some(json!({ "name": "ci" })),
-        ),
+        ("post", "/api/v1/tokens") => ([401, 201, 201, 201, 201, 201], Some(json!({ "name": "ci" }))),
         // Another user's token is "not found" rather than "forbidden": ids reveal nothing.
         ("delete", "/api/v1/tokens/{id}") => ([401, 204, 404, 404, 404, 204], None),
         _ => return None,
@@ -99,18 +82,10 @@ impl World {
 async fn every_route_as_every_role() {
     let srv = TestServer::start().await;
     let admin = srv.admin().await;
-    for (name, role) in [
-        ("bob", "user"),
-        ("operator", "operator"),
-        ("auditor", "auditor"),
-    ] {
+    for (name, role) in [("bob", "user"), ("operator", "operator"), ("auditor", "auditor")] {
         srv.create_user(&admin, name, PW, role).await;
     }
-    let mut w = World {
-        srv,
-        admin,
-        counter: 0,
-    };
+    let mut w = World { srv, admin, counter: 0 };
 
     let doc: Value = w.srv.client().get("/api/v1/openapi.json").await.1;
     let paths = doc["paths"].as_object().expect("paths");
@@ -179,9 +154,6 @@ async fn every_route_as_every_role() {
             }
         }
     }
-    assert!(
-        missing.is_empty(),
-        "routes missing from the role matrix: {missing:?}"
-    );
+    assert!(missing.is_empty(), "routes missing from the role matrix: {missing:?}");
     assert!(checked >= 18 * 6, "only {checked} calls checked");
 }

@@ -16,10 +16,7 @@ async fn failed_logins_are_throttled_per_account_and_per_address() {
     srv.create_user(&admin, "erin", PW_USER, "user").await;
     let mut c = srv.client();
     for _ in 0..3 {
-        assert_eq!(
-            c.login("dave", "nope-nope-nope").await.0,
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(c.login("dave", "nope-nope-nope").await.0, StatusCode::UNAUTHORIZED);
     }
     let r = c
         .request(Method::POST, "/api/v1/auth/login")
@@ -32,11 +29,7 @@ async fn failed_logins_are_throttled_per_account_and_per_address() {
         StatusCode::TOO_MANY_REQUESTS,
         "even the right password waits"
     );
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry));
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["code"], "too_many_attempts");
@@ -45,10 +38,7 @@ async fn failed_logins_are_throttled_per_account_and_per_address() {
     // Another account from the same address still works, until the address itself is over its limit.
     c.login_ok("erin", PW_USER).await;
     for _ in 0..3 {
-        assert_eq!(
-            c.login("erin", "nope-nope-nope").await.0,
-            StatusCode::UNAUTHORIZED
-        );
+        assert_eq!(c.login("erin", "nope-nope-nope").await.0, StatusCode::UNAUTHORIZED);
     }
     assert_eq!(
         c.login("admin", common::ADMIN_PW).await.0,
@@ -73,28 +63,18 @@ async fn cookie_sessions_need_the_csrf_token_and_bearer_tokens_do_not() {
         let (s, v) = admin
             .call(Method::POST, "/api/v1/tokens", Some(json!({"name": "x"})))
             .await;
-        assert_eq!(
-            (s, v["code"].as_str()),
-            (StatusCode::FORBIDDEN, Some("csrf_failed"))
-        );
+        assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("csrf_failed")));
     }
     admin.csrf = good;
     let (s, v) = admin
-        .call(
-            Method::POST,
-            "/api/v1/tokens",
-            Some(json!({"name": "automation"})),
-        )
+        .call(Method::POST, "/api/v1/tokens", Some(json!({"name": "automation"})))
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let secret = v["secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("hgr_"));
     let token_id = v["token"]["id"].as_i64().unwrap();
     let (_, list) = admin.get("/api/v1/tokens").await;
-    assert!(
-        !list.to_string().contains(&secret),
-        "secrets are shown once only"
-    );
+    assert!(!list.to_string().contains(&secret), "secrets are shown once only");
 
     // The token alone, no cookie and no CSRF header, may change things.
     let mut bot = srv.client();
@@ -155,9 +135,7 @@ async fn session_id_rotates_at_login_and_old_ids_stop_working() {
         .collect::<Vec<_>>();
     assert!(cookie_header
         .iter()
-        .any(|c| c.starts_with("hangar_session=")
-            && c.contains("HttpOnly")
-            && c.contains("SameSite=Lax")));
+        .any(|c| c.starts_with("hangar_session=") && c.contains("HttpOnly") && c.contains("SameSite=Lax")));
     // Signing in again while presenting the old id must hand out a new one.
     let second = login()
         .header("cookie", format!("hangar_session={a}"))
@@ -210,11 +188,7 @@ async fn logout_password_change_and_disabling_end_sessions() {
         .await;
     assert_eq!(
         (s, v["code"].as_str(), v["details"]["min"].as_i64()),
-        (
-            StatusCode::BAD_REQUEST,
-            Some("password_too_short"),
-            Some(10)
-        )
+        (StatusCode::BAD_REQUEST, Some("password_too_short"), Some(10))
     );
     let (s, _) = laptop
         .call(
@@ -229,14 +203,8 @@ async fn logout_password_change_and_disabling_end_sessions() {
         StatusCode::OK,
         "the session that changed it stays"
     );
-    assert_eq!(
-        phone.get("/api/v1/auth/me").await.1["code"],
-        "session_expired"
-    );
-    assert_eq!(
-        srv.client().login("frank", PW_USER).await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(phone.get("/api/v1/auth/me").await.1["code"], "session_expired");
+    assert_eq!(srv.client().login("frank", PW_USER).await.0, StatusCode::UNAUTHORIZED);
 
     let (s, _) = admin
         .call(
@@ -246,10 +214,7 @@ async fn logout_password_change_and_disabling_end_sessions() {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(
-        laptop.get("/api/v1/auth/me").await.1["code"],
-        "account_disabled"
-    );
+    assert_eq!(laptop.get("/api/v1/auth/me").await.1["code"], "account_disabled");
     let (s, v) = srv.client().login("frank", "another-pass-1").await;
     assert_eq!(
         (s, v["code"].as_str()),
@@ -277,14 +242,9 @@ async fn avatars_must_be_real_images_and_are_served_safely() {
             .send()
     };
 
-    let r = put(b"<svg onload=alert(1)></svg>".to_vec(), "image/png")
-        .await
-        .unwrap();
+    let r = put(b"<svg onload=alert(1)></svg>".to_vec(), "image/png").await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        r.json::<serde_json::Value>().await.unwrap()["code"],
-        "invalid_image"
-    );
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["code"], "invalid_image");
     let mut big = PNG.to_vec();
     big.resize(10_000, 0);
     let r = put(big, "image/png").await.unwrap();

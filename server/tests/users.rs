@@ -19,10 +19,14 @@ async fn admin_manages_accounts_and_quotas() {
     let srv = TestServer::start().await;
     let admin = srv.admin().await;
     let (s, u) = admin
-        .call(Method::POST, "/api/v1/users", Some(json!({
-            "username": "grace", "password": PW_USER, "role": "operator", "display_name": "Grace <O'Hara> & \"co\"",
-            "quota": {"max_vms": 2, "max_vcpus": 4, "max_memory_mib": 2048, "max_disk_gib": 20}
-        })))
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({
+                "username": "grace", "password": PW_USER, "role": "operator", "display_name": "Grace <O'Hara> & \"co\"",
+                "quota": {"max_vms": 2, "max_vcpus": 4, "max_memory_mib": 2048, "max_disk_gib": 20}
+            })),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{u}");
     let id = u["id"].as_i64().unwrap();
@@ -33,7 +37,13 @@ async fn admin_manages_accounts_and_quotas() {
     assert_eq!(u["quota"]["max_vms"], 2);
     assert_eq!(u["quota"]["used_vms"], 0);
 
-    let (s, q) = admin.call(Method::PUT, &format!("/api/v1/users/{id}/quota"), Some(json!({"max_vms": 9, "max_vcpus": 16, "max_memory_mib": 16384, "max_disk_gib": 500}))).await;
+    let (s, q) = admin
+        .call(
+            Method::PUT,
+            &format!("/api/v1/users/{id}/quota"),
+            Some(json!({"max_vms": 9, "max_vcpus": 16, "max_memory_mib": 16384, "max_disk_gib": 500})),
+        )
+        .await;
     assert_eq!((s, q["max_vms"].as_i64()), (StatusCode::OK, Some(9)));
     let (s, u) = admin
         .call(
@@ -52,10 +62,7 @@ async fn admin_manages_accounts_and_quotas() {
             Some(json!({"password": "reset-by-admin-1"})),
         )
         .await;
-    assert_eq!(
-        srv.client().login("grace", PW_USER).await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(srv.client().login("grace", PW_USER).await.0, StatusCode::UNAUTHORIZED);
     let mut grace = srv.client();
     grace.login_ok("grace", "reset-by-admin-1").await;
     assert_eq!(
@@ -65,16 +72,10 @@ async fn admin_manages_accounts_and_quotas() {
     );
 
     assert_eq!(
-        admin
-            .call(Method::DELETE, &format!("/api/v1/users/{id}"), None)
-            .await
-            .0,
+        admin.call(Method::DELETE, &format!("/api/v1/users/{id}"), None).await.0,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(
-        admin.get(&format!("/api/v1/users/{id}")).await.0,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(admin.get(&format!("/api/v1/users/{id}")).await.0, StatusCode::NOT_FOUND);
     assert_eq!(
         grace.get("/api/v1/auth/me").await.0,
         StatusCode::UNAUTHORIZED,
@@ -199,13 +200,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
             409,
             "cannot_delete_self",
         ),
-        (
-            Method::DELETE,
-            "/api/v1/users/9999".into(),
-            None,
-            404,
-            "not_found",
-        ),
+        (Method::DELETE, "/api/v1/users/9999".into(), None, 404, "not_found"),
         (
             Method::PATCH,
             "/api/v1/profile".into(),
@@ -239,10 +234,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), 415);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["code"],
-        "unsupported_media_type"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "unsupported_media_type");
     assert_eq!(snapshot(&srv).await, before, "nothing changed");
 }
 
@@ -257,8 +249,5 @@ async fn internal_errors_do_not_leak_details() {
     let (s, v) = admin.get("/api/v1/tokens").await;
     assert_eq!((s.as_u16(), v["code"].as_str()), (500, Some("internal")));
     let msg = v["message"].as_str().unwrap();
-    assert!(
-        msg.contains("reference") && !msg.contains("api_tokens"),
-        "{msg}"
-    );
+    assert!(msg.contains("reference") && !msg.contains("api_tokens"), "{msg}");
 }

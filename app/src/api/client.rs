@@ -31,8 +31,7 @@ fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> ApiResult<T> {
         let body: &[u8] = if body.is_empty() { b"null" } else { body };
         serde_json::from_slice(body).map_err(|e| ApiError::new("bad_response", &e.to_string()))
     } else {
-        Err(serde_json::from_slice(body)
-            .unwrap_or_else(|_| ApiError::new("http_error", &format!("HTTP {status}"))))
+        Err(serde_json::from_slice(body).unwrap_or_else(|_| ApiError::new("http_error", &format!("HTTP {status}"))))
     }
 }
 
@@ -74,9 +73,7 @@ where
             }
             None => axum::body::Body::empty(),
         };
-        let mut req = req
-            .body(body)
-            .map_err(|e| ApiError::new("internal", &e.to_string()))?;
+        let mut req = req.body(body).map_err(|e| ApiError::new("internal", &e.to_string()))?;
         if let Some(ci) = parts.as_ref().and_then(|p| {
             p.extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -162,9 +159,7 @@ where
     async { Err(ApiError::new("internal", "no transport")) }
 }
 
-fn get<T: DeserializeOwned + Send + 'static>(
-    path: String,
-) -> impl Future<Output = ApiResult<T>> + Send {
+fn get<T: DeserializeOwned + Send + 'static>(path: String) -> impl Future<Output = ApiResult<T>> + Send {
     request::<(), T>(Method::Get, path, None)
 }
 
@@ -203,9 +198,7 @@ pub fn encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

@@ -15,14 +15,12 @@ pub fn Dashboard() -> impl IntoView {
         || (),
         move |_| async move {
             match me.await {
-                Ok(m) if matches!(m.user.role, Role::Admin | Role::Auditor) => {
-                    client::audit(AuditQuery {
-                        per_page: Some(10),
-                        ..Default::default()
-                    })
-                    .await
-                    .map(Some)
-                }
+                Ok(m) if matches!(m.user.role, Role::Admin | Role::Auditor) => client::audit(AuditQuery {
+                    per_page: Some(10),
+                    ..Default::default()
+                })
+                .await
+                .map(Some),
                 _ => Ok(None),
             }
         },

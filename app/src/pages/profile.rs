@@ -214,10 +214,7 @@ fn Tokens() -> impl IntoView {
 }
 
 #[component]
-fn TokenTable(
-    list: Vec<ApiToken>,
-    revoke: impl Fn(i64) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+fn TokenTable(list: Vec<ApiToken>, revoke: impl Fn(i64) + Copy + Send + Sync + 'static) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <table class="table">

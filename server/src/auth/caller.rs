@@ -75,11 +75,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let slot = parts
-            .extensions
-            .get::<Arc<AuditSlot>>()
-            .cloned()
-            .unwrap_or_default();
+        let slot = parts.extensions.get::<Arc<AuditSlot>>().cloned().unwrap_or_default();
         let source = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -139,16 +135,8 @@ async fn from_token(caller: &mut Caller, state: &AppState, secret: &str) -> Resu
     Ok(())
 }
 
-async fn from_session(
-    caller: &mut Caller,
-    state: &AppState,
-    session: &Session,
-    parts: &Parts,
-) -> Result<()> {
-    let auth: Option<SessionAuth> = session
-        .get(AUTH_KEY)
-        .await
-        .map_err(|e| Error::Internal(e.into()))?;
+async fn from_session(caller: &mut Caller, state: &AppState, session: &Session, parts: &Parts) -> Result<()> {
+    let auth: Option<SessionAuth> = session.get(AUTH_KEY).await.map_err(|e| Error::Internal(e.into()))?;
     let Some(auth) = auth else {
         if session::has_session_cookie(&parts.headers) {
             caller.why_none = NoPrincipal::SessionExpired;
@@ -162,16 +150,11 @@ async fn from_session(
         _ if db::now_ms() - auth.login_at > absolute_ms => Some(NoPrincipal::SessionExpired),
         None => Some(NoPrincipal::SessionExpired),
         Some(u) if u.disabled => Some(NoPrincipal::AccountDisabled),
-        Some(u) if u.password_changed_at != auth.password_changed_at => {
-            Some(NoPrincipal::SessionExpired)
-        }
+        Some(u) if u.password_changed_at != auth.password_changed_at => Some(NoPrincipal::SessionExpired),
         Some(_) => None,
     };
     if let Some(why) = why {
-        session
-            .flush()
-            .await
-            .map_err(|e| Error::Internal(e.into()))?;
+        session.flush().await.map_err(|e| Error::Internal(e.into()))?;
         caller.why_none = why;
         return Ok(());
     }

@@ -32,12 +32,10 @@ fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
     match p.role {
         Role::Admin => true,
         Role::Auditor => {
-            matches!(action, UserList | UserRead | AuditRead)
-                || (own && matches!(action, TokenManage | ProfileUpdate))
+            matches!(action, UserList | UserRead | AuditRead) || (own && matches!(action, TokenManage | ProfileUpdate))
         }
         Role::Operator => {
-            matches!(action, UserList | UserRead)
-                || (own && matches!(action, TokenManage | ProfileUpdate))
+            matches!(action, UserList | UserRead) || (own && matches!(action, TokenManage | ProfileUpdate))
         }
         Role::User => own && matches!(action, UserRead | TokenManage | ProfileUpdate),
     }

@@ -28,9 +28,7 @@ pub fn layer(store: SqliteStore, cfg: &Config) -> SessionManagerLayer<SqliteStor
         .with_same_site(SameSite::Lax)
         .with_secure(cfg.secure_cookies)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
-            cfg.session_idle_minutes,
-        )))
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(cfg.session_idle_minutes)))
 }
 
 fn push_cookie(headers: &mut HeaderMap, cookie: String) {
@@ -49,10 +47,7 @@ pub fn set_csrf_cookie(headers: &mut HeaderMap, token: &str, cfg: &Config) {
 }
 
 pub fn clear_csrf_cookie(headers: &mut HeaderMap) {
-    push_cookie(
-        headers,
-        format!("{CSRF_COOKIE}=; Path=/; Max-Age=0; SameSite=Strict"),
-    );
+    push_cookie(headers, format!("{CSRF_COOKIE}=; Path=/; Max-Age=0; SameSite=Strict"));
 }
 
 pub fn set_lang_cookie(headers: &mut HeaderMap, lang: &str) {

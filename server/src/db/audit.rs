@@ -48,7 +48,7 @@ struct Row {
 }
 
 impl Row {
-    fn to_api(self) -> AuditEntry {
+    fn into_api(self) -> AuditEntry {
         AuditEntry {
             id: self.id,
             at: self.at,
@@ -74,11 +74,7 @@ pub struct Filter {
 
 impl Filter {
     pub fn from_query(q: &AuditQuery, from_ms: Option<i64>, to_ms: Option<i64>) -> Filter {
-        let nonempty = |s: &Option<String>| {
-            s.as_ref()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
+        let nonempty = |s: &Option<String>| s.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         Filter {
             actor: nonempty(&q.actor),
             action_prefix: nonempty(&q.action),
@@ -94,10 +90,7 @@ impl Filter {
             qb.push(" AND actor = ").push_bind(a.clone());
         }
         if let Some(a) = &self.action_prefix {
-            let escaped = a
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
+            let escaped = a.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             qb.push(" AND action LIKE ")
                 .push_bind(format!("{escaped}%"))
                 .push(" ESCAPE '\\'");
@@ -120,20 +113,13 @@ pub async fn count(pool: &SqlitePool, f: &Filter) -> sqlx::Result<i64> {
     qb.build_query_scalar().fetch_one(pool).await
 }
 
-pub async fn page(
-    pool: &SqlitePool,
-    f: &Filter,
-    limit: i64,
-    offset: i64,
-) -> sqlx::Result<Vec<AuditEntry>> {
-    let mut qb = QueryBuilder::new(
-        "SELECT id, at, actor, source, action, target, result, details FROM audit_log",
-    );
+pub async fn page(pool: &SqlitePool, f: &Filter, limit: i64, offset: i64) -> sqlx::Result<Vec<AuditEntry>> {
+    let mut qb = QueryBuilder::new("SELECT id, at, actor, source, action, target, result, details FROM audit_log");
     f.push_where(&mut qb);
     qb.push(" ORDER BY id DESC LIMIT ")
         .push_bind(limit)
         .push(" OFFSET ")
         .push_bind(offset);
     let rows: Vec<Row> = qb.build_query_as().fetch_all(pool).await?;
-    Ok(rows.into_iter().map(Row::to_api).collect())
+    Ok(rows.into_iter().map(Row::into_api).collect())
 }

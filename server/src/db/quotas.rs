@@ -11,11 +11,7 @@ pub struct Usage {
     pub disk_gib: i64,
 }
 
-pub async fn set_limits(
-    conn: &mut SqliteConnection,
-    user_id: i64,
-    q: &QuotaLimits,
-) -> sqlx::Result<()> {
+pub async fn set_limits(conn: &mut SqliteConnection, user_id: i64, q: &QuotaLimits) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO quotas (user_id, max_vms, max_vcpus, max_memory_mib, max_disk_gib) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (user_id) DO UPDATE SET max_vms = excluded.max_vms, max_vcpus = excluded.max_vcpus,
@@ -67,11 +63,9 @@ pub async fn subtract(conn: &mut SqliteConnection, user_id: i64, d: Usage) -> sq
 }
 
 /// (limit, used) of each resource, in the order vms, vcpus, memory_mib, disk_gib.
-pub async fn get(
-    conn: &mut SqliteConnection,
-    user_id: i64,
-) -> sqlx::Result<Option<[(i64, i64); 4]>> {
-    let row: Option<(i64, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+pub async fn get(conn: &mut SqliteConnection, user_id: i64) -> sqlx::Result<Option<[(i64, i64); 4]>> {
+    type Row = (i64, i64, i64, i64, i64, i64, i64, i64);
+    let row: Option<Row> = sqlx::query_as(
         "SELECT max_vms, used_vms, max_vcpus, used_vcpus, max_memory_mib, used_memory_mib, max_disk_gib, used_disk_gib
          FROM quotas WHERE user_id = ?",
     )

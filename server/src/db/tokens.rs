@@ -27,12 +27,10 @@ impl TokenRow {
 const COLS: &str = "id, user_id, name, prefix, created_at, last_used_at";
 
 pub async fn list_for(pool: &SqlitePool, user_id: i64) -> sqlx::Result<Vec<TokenRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLS} FROM api_tokens WHERE user_id = ? ORDER BY id"
-    ))
-    .bind(user_id)
-    .fetch_all(pool)
-    .await
+    sqlx::query_as(&format!("SELECT {COLS} FROM api_tokens WHERE user_id = ? ORDER BY id"))
+        .bind(user_id)
+        .fetch_all(pool)
+        .await
 }
 
 pub async fn by_id(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<TokenRow>> {
@@ -43,12 +41,10 @@ pub async fn by_id(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<
 }
 
 pub async fn by_hash(pool: &SqlitePool, hash: &str) -> sqlx::Result<Option<TokenRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {COLS} FROM api_tokens WHERE token_hash = ?"
-    ))
-    .bind(hash)
-    .fetch_optional(pool)
-    .await
+    sqlx::query_as(&format!("SELECT {COLS} FROM api_tokens WHERE token_hash = ?"))
+        .bind(hash)
+        .fetch_optional(pool)
+        .await
 }
 
 pub async fn insert(
@@ -59,16 +55,15 @@ pub async fn insert(
     hash: &str,
     now: i64,
 ) -> sqlx::Result<i64> {
-    let res = sqlx::query(
-        "INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(user_id)
-    .bind(name)
-    .bind(prefix)
-    .bind(hash)
-    .bind(now)
-    .execute(conn)
-    .await?;
+    let res =
+        sqlx::query("INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(user_id)
+            .bind(name)
+            .bind(prefix)
+            .bind(hash)
+            .bind(now)
+            .execute(conn)
+            .await?;
     Ok(res.last_insert_rowid())
 }
 

@@ -56,17 +56,14 @@ impl UserRow {
     }
 }
 
-const SELECT: &str =
-    "SELECT u.id, u.username, u.display_name, u.email, u.password_hash, u.role, u.disabled,
+const SELECT: &str = "SELECT u.id, u.username, u.display_name, u.email, u.password_hash, u.role, u.disabled,
     u.language, u.avatar IS NOT NULL AS has_avatar, u.password_changed_at, u.created_at,
     q.max_vms, q.max_vcpus, q.max_memory_mib, q.max_disk_gib,
     q.used_vms, q.used_vcpus, q.used_memory_mib, q.used_disk_gib
     FROM users u LEFT JOIN quotas q ON q.user_id = u.id";
 
 pub async fn count(pool: &SqlitePool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(pool)
-        .await
+    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await
 }
 
 pub async fn list(pool: &SqlitePool) -> sqlx::Result<Vec<UserRow>> {
@@ -99,11 +96,7 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts the user; `None` when the username is taken.
-pub async fn insert(
-    conn: &mut SqliteConnection,
-    u: &NewUser<'_>,
-    now: i64,
-) -> sqlx::Result<Option<i64>> {
+pub async fn insert(conn: &mut SqliteConnection, u: &NewUser<'_>, now: i64) -> sqlx::Result<Option<i64>> {
     let res = sqlx::query(
         "INSERT INTO users (username, display_name, email, password_hash, role, language,
             password_changed_at, created_at, updated_at)
@@ -130,25 +123,18 @@ pub async fn set_profile(
     email: &str,
     language: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE users SET display_name = ?, email = ?, language = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(display_name)
-    .bind(email)
-    .bind(language)
-    .bind(super::now_ms())
-    .bind(id)
-    .execute(conn)
-    .await?;
+    sqlx::query("UPDATE users SET display_name = ?, email = ?, language = ?, updated_at = ? WHERE id = ?")
+        .bind(display_name)
+        .bind(email)
+        .bind(language)
+        .bind(super::now_ms())
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
-pub async fn set_role_disabled(
-    conn: &mut SqliteConnection,
-    id: i64,
-    role: Role,
-    disabled: bool,
-) -> sqlx::Result<()> {
+pub async fn set_role_disabled(conn: &mut SqliteConnection, id: i64, role: Role, disabled: bool) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET role = ?, disabled = ?, updated_at = ? WHERE id = ?")
         .bind(role.as_str())
         .bind(disabled)
@@ -161,24 +147,17 @@ pub async fn set_role_disabled(
 
 pub async fn set_password(conn: &mut SqliteConnection, id: i64, hash: &str) -> sqlx::Result<()> {
     let now = super::now_ms();
-    sqlx::query(
-        "UPDATE users SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?",
-    )
-    .bind(hash)
-    .bind(now)
-    .bind(now)
-    .bind(id)
-    .execute(conn)
-    .await?;
+    sqlx::query("UPDATE users SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?")
+        .bind(hash)
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
-pub async fn set_avatar(
-    conn: &mut SqliteConnection,
-    id: i64,
-    bytes: &[u8],
-    mime: &str,
-) -> sqlx::Result<()> {
+pub async fn set_avatar(conn: &mut SqliteConnection, id: i64, bytes: &[u8], mime: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET avatar = ?, avatar_type = ?, updated_at = ? WHERE id = ?")
         .bind(bytes)
         .bind(mime)
@@ -208,10 +187,8 @@ pub async fn delete(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<bool> 
 
 /// Active administrators other than `except`.
 pub async fn other_active_admins(conn: &mut SqliteConnection, except: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?",
-    )
-    .bind(except)
-    .fetch_one(conn)
-    .await
+    sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?")
+        .bind(except)
+        .fetch_one(conn)
+        .await
 }

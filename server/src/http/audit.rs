@@ -26,19 +26,12 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/v1/audit.csv", operation_id = "audit.csv", tag = "audit",
     params(AuditQuery),
     responses((status = 200, content_type = "text/csv"), (status = 403, body = ApiError)))]
-pub async fn csv(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(q): ApiQuery<AuditQuery>,
-) -> Result<Response> {
+pub async fn csv(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<AuditQuery>) -> Result<Response> {
     let body = services::audit::csv(&state, &caller, &q).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"hangar-audit.csv\"",
-            ),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"hangar-audit.csv\""),
         ],
         body,
     )

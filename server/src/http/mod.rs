@@ -41,9 +41,7 @@ impl Modify for Security {
         );
         c.add_security_scheme(
             "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
-                crate::auth::session::SESSION_COOKIE,
-            ))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::session::SESSION_COOKIE))),
         );
     }
 }
@@ -87,10 +85,7 @@ pub fn api_router(
             "/api/v1/openapi.json",
             get(move || async move { Json(doc.as_ref().clone()).into_response() }),
         )
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            ops::audit_layer,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), ops::audit_layer))
         .layer(sessions)
         .with_state(state)
 }

@@ -67,20 +67,14 @@ pub async fn audit_layer(State(state): State<AppState>, mut req: Request, next: 
     if slot.is_written() {
         return resp;
     }
-    let action = state
-        .ops
-        .lookup(&method, &path)
-        .unwrap_or("unknown")
-        .to_string();
+    let action = state.ops.lookup(&method, &path).unwrap_or("unknown").to_string();
     let status = resp.status().as_u16();
     let code = resp.extensions().get::<ErrorCode>().map(|c| c.0);
     let mut caller = Caller::system(&source);
     caller.slot = slot;
     let details = json!({ "method": method.as_str(), "status": status, "code": code });
     let outcome = Outcome::of_status(status);
-    if let Err(e) =
-        audit::record_alone(&state, &caller, &action, Some(&path), outcome, &details).await
-    {
+    if let Err(e) = audit::record_alone(&state, &caller, &action, Some(&path), outcome, &details).await {
         tracing::error!(error = %e, %action, "writing audit record");
     }
     resp
@@ -104,10 +98,7 @@ mod tests {
                 "user.update".into(),
             ),
         ]);
-        assert_eq!(
-            t.lookup(&Method::PATCH, "/api/v1/users/42"),
-            Some("user.update")
-        );
+        assert_eq!(t.lookup(&Method::PATCH, "/api/v1/users/42"), Some("user.update"));
         assert_eq!(t.lookup(&Method::PATCH, "/api/v1/users/"), None);
         assert_eq!(t.lookup(&Method::DELETE, "/api/v1/users/42"), None);
         assert_eq!(t.lookup(&Method::GET, "/api/v1/users"), Some("user.list"));

@@ -42,43 +42,26 @@ pub async fn password(
 #[utoipa::path(put, path = "/api/v1/profile/avatar", operation_id = "profile.avatar", tag = "profile",
     request_body(content = Vec<u8>, content_type = "image/png"),
     responses((status = 200, body = User), (status = 400, body = ApiError), (status = 413, body = ApiError)))]
-pub async fn avatar_put(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiBytes(body): ApiBytes,
-) -> Result<Json<User>> {
-    Ok(Json(
-        services::profile::set_avatar(&state, &caller, &body).await?,
-    ))
+pub async fn avatar_put(State(state): State<AppState>, caller: Caller, ApiBytes(body): ApiBytes) -> Result<Json<User>> {
+    Ok(Json(services::profile::set_avatar(&state, &caller, &body).await?))
 }
 
 /// A user's avatar, served with its sniffed type and headers that stop browsers from reinterpreting it.
 #[utoipa::path(get, path = "/api/v1/users/{id}/avatar", operation_id = "user.avatar", tag = "users",
     params(("id" = i64, Path)),
     responses((status = 200, content_type = "image/png"), (status = 404, body = ApiError)))]
-pub async fn avatar_get(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<Response> {
+pub async fn avatar_get(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Response> {
     let (bytes, mime) = services::profile::avatar(&state, &caller, id).await?;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&mime)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; sandbox"),
     );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-cache"),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     Ok((headers, bytes).into_response())
 }

@@ -35,11 +35,7 @@ pub async fn create(
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", operation_id = "token.delete", tag = "tokens",
     params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ApiError)))]
-pub async fn delete(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<StatusCode> {
+pub async fn delete(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<StatusCode> {
     services::tokens::delete(&state, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

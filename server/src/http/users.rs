@@ -35,11 +35,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/users/{id}", operation_id = "user.get", tag = "users",
     params(("id" = i64, Path)),
     responses((status = 200, body = User), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
-pub async fn get(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<Json<User>> {
+pub async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<User>> {
     Ok(Json(services::users::get(&state, &caller, id).await?))
 }
 
@@ -53,20 +49,14 @@ pub async fn update(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<UpdateUser>,
 ) -> Result<Json<User>> {
-    Ok(Json(
-        services::users::update(&state, &caller, id, req).await?,
-    ))
+    Ok(Json(services::users::update(&state, &caller, id, req).await?))
 }
 
 /// Deletes an account (never one's own, never the last administrator).
 #[utoipa::path(delete, path = "/api/v1/users/{id}", operation_id = "user.delete", tag = "users",
     params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
-pub async fn delete(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiPath(id): ApiPath<i64>,
-) -> Result<StatusCode> {
+pub async fn delete(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<StatusCode> {
     services::users::delete(&state, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -81,7 +71,5 @@ pub async fn set_quota(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<QuotaLimits>,
 ) -> Result<Json<Quota>> {
-    Ok(Json(
-        services::quota::set_limits(&state, &caller, id, req).await?,
-    ))
+    Ok(Json(services::quota::set_limits(&state, &caller, id, req).await?))
 }

@@ -103,17 +103,15 @@ fn parse_time(field: &'static str, s: &Option<String>) -> Result<Option<i64>> {
     if let Ok(ms) = s.parse::<i64>() {
         return Ok(Some(ms));
     }
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).or_else(
-        |_| {
-            // What an HTML datetime-local input sends, read as UTC like every time the UI shows.
-            let fmt = if s.len() == 16 {
-                time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]")
-            } else {
-                time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]")
-            };
-            time::PrimitiveDateTime::parse(s, &fmt).map(|p| p.assume_utc())
-        },
-    );
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).or_else(|_| {
+        // What an HTML datetime-local input sends, read as UTC like every time the UI shows.
+        let fmt = if s.len() == 16 {
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]")
+        } else {
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]")
+        };
+        time::PrimitiveDateTime::parse(s, &fmt).map(|p| p.assume_utc())
+    });
     let t = t.map_err(|_| Error::invalid(field, "not_a_time"))?;
     Ok(Some((t.unix_timestamp_nanos() / 1_000_000) as i64))
 }
@@ -159,24 +157,18 @@ pub async fn csv(state: &AppState, caller: &Caller, q: &AuditQuery) -> Result<Ve
     let rows = db::audit::page(&state.db, &f, 100_000, 0).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let csv_err = |e: csv::Error| Error::Internal(e.into());
-    w.write_record([
-        "id", "time", "actor", "source", "action", "target", "result", "details",
-    ])
-    .map_err(csv_err)?;
+    w.write_record(["id", "time", "actor", "source", "action", "target", "result", "details"])
+        .map_err(csv_err)?;
     for r in rows {
         w.write_record(csv_row(&r)).map_err(csv_err)?;
     }
-    w.into_inner()
-        .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))
+    w.into_inner().map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))
 }
 
 fn csv_row(r: &AuditEntry) -> [String; 8] {
     let time = time::OffsetDateTime::from_unix_timestamp_nanos(r.at as i128 * 1_000_000)
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default();
     // A leading = + - @ makes spreadsheets evaluate a cell; a quote in front keeps it text.
     let safe = |s: &str| {

@@ -63,15 +63,7 @@ pub async fn login(state: &AppState, caller: &Caller, req: LoginRequest) -> Resu
     };
     session.insert(AUTH_KEY, &auth).await.map_err(session_err)?;
     let target = format!("user:{}", user.id);
-    audit::record_alone(
-        state,
-        caller,
-        "auth.login",
-        Some(&target),
-        Outcome::Ok,
-        &json!({}),
-    )
-    .await?;
+    audit::record_alone(state, caller, "auth.login", Some(&target), Outcome::Ok, &json!({})).await?;
     Ok(Me {
         user: user.to_api(),
         csrf_token: Some(csrf),
@@ -84,23 +76,13 @@ pub async fn logout(state: &AppState, caller: &Caller) -> Result<()> {
         session.flush().await.map_err(session_err)?;
     }
     let target = format!("user:{}", p.id);
-    audit::record_alone(
-        state,
-        caller,
-        "auth.logout",
-        Some(&target),
-        Outcome::Ok,
-        &json!({}),
-    )
-    .await
+    audit::record_alone(state, caller, "auth.logout", Some(&target), Outcome::Ok, &json!({})).await
 }
 
 pub async fn me(state: &AppState, caller: &Caller) -> Result<Me> {
     let p = caller.require()?;
     let mut conn = state.db.acquire().await?;
-    let user = db::users::by_id(&mut conn, p.id)
-        .await?
-        .ok_or(Error::SessionExpired)?;
+    let user = db::users::by_id(&mut conn, p.id).await?.ok_or(Error::SessionExpired)?;
     let csrf_token = match (&caller.session, p.via_token) {
         (Some(s), false) => s
             .get::<SessionAuth>(AUTH_KEY)

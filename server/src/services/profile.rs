@@ -21,9 +21,7 @@ pub async fn update(state: &AppState, caller: &Caller, req: UpdateProfile) -> Re
         validate::language(l)?;
     }
     let mut tx = db::begin_write(&state.db).await?;
-    let cur = db::users::by_id(&mut tx, p.id)
-        .await?
-        .ok_or(Error::NotFound("user"))?;
+    let cur = db::users::by_id(&mut tx, p.id).await?.ok_or(Error::NotFound("user"))?;
     db::users::set_profile(
         &mut tx,
         p.id,
@@ -42,9 +40,7 @@ pub async fn update(state: &AppState, caller: &Caller, req: UpdateProfile) -> Re
         &json!(req),
     )
     .await?;
-    let user = db::users::by_id(&mut tx, p.id)
-        .await?
-        .ok_or(Error::NotFound("user"))?;
+    let user = db::users::by_id(&mut tx, p.id).await?.ok_or(Error::NotFound("user"))?;
     tx.commit().await?;
     caller.slot.mark_written();
     Ok(user.to_api())
@@ -75,9 +71,7 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePassw
         &json!({}),
     )
     .await?;
-    let changed_at = db::users::by_id(&mut tx, p.id)
-        .await?
-        .map(|u| u.password_changed_at);
+    let changed_at = db::users::by_id(&mut tx, p.id).await?.map(|u| u.password_changed_at);
     tx.commit().await?;
     caller.slot.mark_written();
     // Other sessions end with the old password; this one carries on.
@@ -126,9 +120,7 @@ pub async fn set_avatar(state: &AppState, caller: &Caller, bytes: &[u8]) -> Resu
         &details,
     )
     .await?;
-    let user = db::users::by_id(&mut tx, p.id)
-        .await?
-        .ok_or(Error::NotFound("user"))?;
+    let user = db::users::by_id(&mut tx, p.id).await?.ok_or(Error::NotFound("user"))?;
     tx.commit().await?;
     caller.slot.mark_written();
     Ok(user.to_api())
@@ -150,10 +142,7 @@ mod tests {
         assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
         assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
         assert_eq!(sniff_image(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
-        assert_eq!(
-            sniff_image(b"<svg xmlns='http://www.w3.org/2000/svg'/>"),
-            None
-        );
+        assert_eq!(sniff_image(b"<svg xmlns='http://www.w3.org/2000/svg'/>"), None);
         assert_eq!(sniff_image(b"GIF89a"), None);
     }
 }

@@ -42,17 +42,8 @@ pub async fn release(conn: &mut SqliteConnection, user_id: i64, amount: Usage) -
     Ok(())
 }
 
-pub async fn set_limits(
-    state: &AppState,
-    caller: &Caller,
-    user_id: i64,
-    limits: QuotaLimits,
-) -> Result<Quota> {
-    authorize(
-        caller.require()?,
-        Action::QuotaUpdate,
-        Resource::User(user_id),
-    )?;
+pub async fn set_limits(state: &AppState, caller: &Caller, user_id: i64, limits: QuotaLimits) -> Result<Quota> {
+    authorize(caller.require()?, Action::QuotaUpdate, Resource::User(user_id))?;
     validate::quota(&limits)?;
     let mut tx = db::begin_write(&state.db).await?;
     if db::users::by_id(&mut tx, user_id).await?.is_none() {

@@ -22,10 +22,7 @@ pub async fn create(state: &AppState, caller: &Caller, req: CreateToken) -> Resu
     authorize(p, Action::TokenManage, Resource::User(p.id))?;
     validate::token_name(&req.name)?;
     let secret = tokens::new_api_token();
-    let prefix: String = secret
-        .chars()
-        .take(tokens::TOKEN_PREFIX.len() + 6)
-        .collect();
+    let prefix: String = secret.chars().take(tokens::TOKEN_PREFIX.len() + 6).collect();
     let mut tx = db::begin_write(&state.db).await?;
     let now = db::now_ms();
     let id = db::tokens::insert(
@@ -48,9 +45,7 @@ pub async fn create(state: &AppState, caller: &Caller, req: CreateToken) -> Resu
         &details,
     )
     .await?;
-    let row = db::tokens::by_id(&mut tx, id)
-        .await?
-        .ok_or(Error::NotFound("token"))?;
+    let row = db::tokens::by_id(&mut tx, id).await?.ok_or(Error::NotFound("token"))?;
     tx.commit().await?;
     caller.slot.mark_written();
     Ok(CreatedToken {
@@ -63,9 +58,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     let p = caller.require()?;
     let mut tx = db::begin_write(&state.db).await?;
     // Someone else's token is "not found" to a non-admin, so ids reveal nothing.
-    let row = db::tokens::by_id(&mut tx, id)
-        .await?
-        .ok_or(Error::NotFound("token"))?;
+    let row = db::tokens::by_id(&mut tx, id).await?.ok_or(Error::NotFound("token"))?;
     if row.user_id != p.id && p.role != app::api::Role::Admin {
         return Err(Error::NotFound("token"));
     }

@@ -9,11 +9,7 @@ use serde_json::json;
 
 pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<User>> {
     authorize(caller.require()?, Action::UserList, Resource::System)?;
-    Ok(db::users::list(&state.db)
-        .await?
-        .iter()
-        .map(|u| u.to_api())
-        .collect())
+    Ok(db::users::list(&state.db).await?.iter().map(|u| u.to_api()).collect())
 }
 
 pub async fn get(state: &AppState, caller: &Caller, id: i64) -> Result<User> {
@@ -43,10 +39,7 @@ pub async fn create(state: &AppState, caller: &Caller, req: CreateUser) -> Resul
     password::check_policy(&req.password, state.config.password_min_length)?;
     let quota = req.quota.clone().unwrap_or_else(|| default_quota(state));
     validate::quota(&quota)?;
-    if db::users::by_username(&state.db, &req.username)
-        .await?
-        .is_some()
-    {
+    if db::users::by_username(&state.db, &req.username).await?.is_some() {
         return Err(Error::UsernameTaken);
     }
     let hash = password::hash(req.password.clone()).await?;
@@ -84,9 +77,7 @@ async fn insert_user(
         &details,
     )
     .await?;
-    let user = db::users::by_id(&mut tx, id)
-        .await?
-        .ok_or(Error::NotFound("user"))?;
+    let user = db::users::by_id(&mut tx, id).await?.ok_or(Error::NotFound("user"))?;
     tx.commit().await?;
     caller.slot.mark_written();
     Ok(user.to_api())
@@ -101,9 +92,7 @@ pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<String>>
         Some(s) => (s.0.clone(), false),
         None => (crate::auth::tokens::random_urlsafe(15), true),
     };
-    let hash = password::hash(pw.clone())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = password::hash(pw.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let req = CreateUser {
         username: "admin".into(),
         password: String::new(),
@@ -136,13 +125,10 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, req: UpdateUser)
         None => None,
     };
     let mut tx = db::begin_write(&state.db).await?;
-    let cur = db::users::by_id(&mut tx, id)
-        .await?
-        .ok_or(Error::NotFound("user"))?;
+    let cur = db::users::by_id(&mut tx, id).await?.ok_or(Error::NotFound("user"))?;
     let role = req.role.unwrap_or(cur.role());
     let disabled = req.disabled.unwrap_or(cur.disabled);
-    let loses_admin =
-        cur.role() == Role::Admin && !cur.disabled && (role != Role::Admin || disabled);
+    let loses_admin = cur.role() == Role::Admin && !cur.disabled && (role != Role::Admin || disabled);
     if loses_admin && db::users::other_active_admins(&mut tx, id).await? == 0 {
         return Err(Error::LastAdmin);
     }
@@ -178,9 +164,7 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, req: UpdateUser)
         &details,
     )
     .await?;
-    let user = db::users::by_id(&mut tx, id)
-        .await?
-        .ok_or(Error::NotFound("user"))?;
+    let user = db::users::by_id(&mut tx, id).await?.ok_or(Error::NotFound("user"))?;
     tx.commit().await?;
     caller.slot.mark_written();
     Ok(user.to_api())
@@ -193,13 +177,8 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
         return Err(Error::CannotDeleteSelf);
     }
     let mut tx = db::begin_write(&state.db).await?;
-    let cur = db::users::by_id(&mut tx, id)
-        .await?
-        .ok_or(Error::NotFound("user"))?;
-    if cur.role() == Role::Admin
-        && !cur.disabled
-        && db::users::other_active_admins(&mut tx, id).await? == 0
-    {
+    let cur = db::users::by_id(&mut tx, id).await?.ok_or(Error::NotFound("user"))?;
+    if cur.role() == Role::Admin && !cur.disabled && db::users::other_active_admins(&mut tx, id).await? == 0 {
         return Err(Error::LastAdmin);
     }
     db::users::delete(&mut tx, id).await?;
@@ -220,18 +199,13 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
 }
 
 /// `hangar reset-password`: works on the database directly, for when nobody can sign in.
-pub async fn cli_reset_password(
-    cfg: &crate::config::Config,
-    username: &str,
-) -> anyhow::Result<String> {
+pub async fn cli_reset_password(cfg: &crate::config::Config, username: &str) -> anyhow::Result<String> {
     let pool = db::open(&cfg.db_path()).await?;
     let user = db::users::by_username(&pool, username)
         .await?
         .ok_or_else(|| anyhow::anyhow!("no user {username:?}"))?;
     let pw = crate::auth::tokens::random_urlsafe(15);
-    let hash = password::hash(pw.clone())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = password::hash(pw.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut tx = db::begin_write(&pool).await?;
     db::users::set_password(&mut tx, user.id, &hash).await?;
     let caller = Caller::system("cli");

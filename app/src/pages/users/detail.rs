@@ -12,13 +12,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 #[component]
 pub fn UserDetail() -> impl IntoView {
     let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
     let user = Resource::new(id, client::get_user);
     let me = use_me();
     view! {
@@ -74,16 +68,12 @@ fn UserView(user: User, admin: bool) -> impl IntoView {
             disabled: Some(disabled.get_untracked()),
             password: None,
         };
-        leptos::task::spawn_local(
-            async move { finish(client::update_user(id, req).await.map(|_| ())) },
-        );
+        leptos::task::spawn_local(async move { finish(client::update_user(id, req).await.map(|_| ())) });
     };
     let save_quota = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         match quota.limits() {
-            Ok(l) => leptos::task::spawn_local(async move {
-                finish(client::set_quota(id, l).await.map(|_| ()))
-            }),
+            Ok(l) => leptos::task::spawn_local(async move { finish(client::set_quota(id, l).await.map(|_| ())) }),
             Err(field) => finish(Err(ApiError {
                 code: "invalid_input".into(),
                 message: field.into(),

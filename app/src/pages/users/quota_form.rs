@@ -24,9 +24,7 @@ impl QuotaInputs {
 
     /// The limits, or the name of the first field that is not a whole number.
     pub fn limits(&self) -> Result<QuotaLimits, &'static str> {
-        let p = |s: RwSignal<String>, f: &'static str| {
-            s.get_untracked().trim().parse::<i64>().map_err(|_| f)
-        };
+        let p = |s: RwSignal<String>, f: &'static str| s.get_untracked().trim().parse::<i64>().map_err(|_| f);
         Ok(QuotaLimits {
             max_vms: p(self.vms, "max_vms")?,
             max_vcpus: p(self.vcpus, "max_vcpus")?,
@@ -37,14 +35,10 @@ impl QuotaInputs {
 }
 
 #[component]
-pub fn QuotaFields(
-    inputs: QuotaInputs,
-    #[prop(optional)] usage: Option<[i64; 4]>,
-) -> impl IntoView {
+pub fn QuotaFields(inputs: QuotaInputs, #[prop(optional)] usage: Option<[i64; 4]>) -> impl IntoView {
     let i18n = use_i18n();
-    let used = move |i: usize| {
-        usage.map(|u| view! { <span class="muted used">{t!(i18n, "quota-used", n = u[i])}</span> })
-    };
+    let used =
+        move |i: usize| usage.map(|u| view! { <span class="muted used">{t!(i18n, "quota-used", n = u[i])}</span> });
     view! {
         <div class="grid4">
             <label>
