@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# The libvirt test environment: libvirt 11 + QEMU 10 from bookworm-backports, the local daemon
+# (also on qemu+tcp://127.0.0.1), a tiny guest (cloud kernel + busybox initramfs printing GUEST-READY),
+# and a second host in a network namespace at qemu+tcp://10.250.0.2/system. Idempotent.
+#
+#   scripts/libvirt-env.sh [up]     install if missing, start daemons, build the guest, start host2
+#   scripts/libvirt-env.sh local    only install and start the local daemon (what `make run` needs)
+#   scripts/libvirt-env.sh host2-stop | host2-start   kill / restart host2's libvirtd (tests use this)
+set -euo pipefail
+cmd="${1:-up}"
+STATE=/var/lib/hangar-test            # outside the repository: shared by every checkout on the machine
+GUEST=/var/lib/libvirt/images/hangar-guest
+H2=$STATE/host2
+APT=$STATE/apt
+log() { printf '\033[1m[libvirt-env]\033[0m %s\n' "$*" >&2; }
+as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
+if [[ $(id -u) != 0 ]]; then exec sudo -E "$0" "$@"; fi
+
+alive() { # pidfile -> is that process running (not a zombie)?
+  [[ -f "$1" ]] || return 1
+  local pid; pid=$(cat "$1" 2>/dev/null) || return 1
+  [[ -r /proc/$pid/stat ]] && ! awk '{exit ($3=="Z")?0:1}' "/proc/$pid/stat"
+}
+
+install_packages() {
+  local need=()
+  command -v libvirtd >/dev/null || need+=(libvirt-daemon-system)
+  command -v virsh >/dev/null || need+=(libvirt-clients)
+  [[ -f /usr/include/libvirt/libvirt.h ]] || need+=(libvirt-dev)
+  command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+  [[ -x /bin/busybox ]] && busybox --list 2>/dev/null | grep -qx acpid || need+=(busybox-static)
+  command -v ip >/dev/null || need+=(iproute2)
+  command -v pkg-config >/dev/null || need+=(pkg-config)
+  command -v dnsmasq >/dev/null || [[ -x /usr/sbin/dnsmasq ]] || need+=(dnsmasq-base)
+  command -v genisoimage >/dev/null || need+=(genisoimage)
+  command -v cpio >/dev/null || need+=(cpio)
+  command -v xz >/dev/null || need+=(xz-utils)
+  (( ${#need[@]} )) || return 0
+  log "installing ${need[*]} (bookworm-backports for libvirt and QEMU)"
+  mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/prefs.d"
+  cat > "$APT/sources.list" <<SRC
+deb http://deb.debian.org/debian bookworm main
+deb http://deb.debian.org/debian bookworm-updates main
+deb http://deb.debian.org/debian bookworm-backports main
+deb http://deb.debian.org/debian-security bookworm-security main
+SRC
+  printf 'Package: libvirt* qemu-* seabios libbrlapi*\nPin: release n=bookworm-backports\nPin-Priority: 600\n' \
+    > "$APT/prefs.d/hangar.pref"
+  local o=(-o "Dir::Etc::sourcelist=$APT/sources.list" -o "Dir::Etc::sourceparts=-"
+           -o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache" -o "Dir::Etc::preferencesparts=$APT/prefs.d")
+  apt-get "${o[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get "${o[@]}" install -y -qq --no-install-recommends \
+    -o Dpkg::Options::=--force-confold "${need[@]}" qemu-utils >/dev/null
+}
+
+conf_libvirtd() { # listen_addr host_uuid -> libvirtd.conf text
+  cat <<CONF
+listen_tls = 0
+listen_tcp = 1
+auth_tcp = "none"
+listen_addr = "$1"
+tcp_port = "16509"
+keepalive_interval = 5
+keepalive_count = 3
+host_uuid = "$2"
+CONF
+}
+
+start_local() {
+  mkdir -p /run/libvirt /var/log/libvirt
+  if ! alive /run/libvirt/hangar-virtlogd.pid; then
+    virtlogd -d -p /run/libvirt/hangar-virtlogd.pid
+  fi
+  if ! alive /run/libvirt/hangar-libvirtd.pid; then
+    conf_libvirtd 127.0.0.1 "8e1c3a52-1b7e-4c7e-9a51-000000000001" > /etc/libvirt/hangar-libvirtd.conf
+    log "starting libvirtd"
+    libvirtd -d --listen -f /etc/libvirt/hangar-libvirtd.conf -p /run/libvirt/hangar-libvirtd.pid
+  fi
+  for _ in $(seq 100); do virsh -c qemu:///system version >/dev/null 2>&1 && return 0; sleep 0.2; done
+  log "libvirtd did not answer"; return 1
+}
+
+build_guest() {
+  [[ -f $GUEST/vmlinuz && -f $GUEST/initrd.img && $GUEST/initrd.img -nt "$0" ]] && return 0
+  log "building the tiny test guest"
+  local work; work=$(mktemp -d)
+  mkdir -p "$GUEST"
+  local pkg; pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
+  if [[ -z "$pkg" ]]; then apt-get update -qq; pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-/{print $2; exit}'); fi
+  (cd "$work" && apt-get download -qq "$pkg" >/dev/null)
+  mkdir -p "$work/k" && dpkg-deb --fsys-tarfile "$work"/*.deb | tar -x -C "$work/k" ./boot ./lib/modules 2>/dev/null || \
+    dpkg-deb --fsys-tarfile "$work"/*.deb | tar -x -C "$work/k"
+  cp "$work"/k/boot/vmlinuz-* "$GUEST/vmlinuz"
+  local kmod; kmod=$(echo "$work"/k/lib/modules/*/kernel)
+  local r="$work/root"
+  mkdir -p "$r"/{bin,sbin,etc/acpi/PWRF,proc,sys,dev,tmp,var/log,var/run,lib/modules,mnt}
+  cp /bin/busybox "$r/bin/busybox"
+  local mods="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
+    drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk net/core/failover
+    drivers/net/net_failover drivers/net/virtio_net drivers/virtio/virtio_balloon drivers/char/virtio_console
+    drivers/acpi/button drivers/input/evdev drivers/scsi/scsi_mod drivers/scsi/virtio_scsi drivers/cdrom/cdrom
+    drivers/scsi/sr_mod fs/isofs/isofs drivers/ata/libata drivers/ata/ata_piix"
+  : > "$r/etc/modules"
+  for m in $mods; do
+    for f in "$kmod/$m.ko" "$kmod/$m.ko.xz"; do
+      [[ -f $f ]] || continue
+      case $f in *.xz) xz -dc "$f" > "$r/lib/modules/$(basename "$m").ko" ;; *) cp "$f" "$r/lib/modules/" ;; esac
+      echo "$(basename "$m")" >> "$r/etc/modules"
+    done
+  done
+  cat > "$r/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
+for m in $(cat /etc/modules); do insmod /lib/modules/$m.ko 2>/dev/null; done
+exec /bin/busybox init
+INIT
+  cat > "$r/etc/inittab" <<'TAB'
+::sysinit:/etc/rc
+ttyS0::respawn:/bin/sh
+::shutdown:/bin/sync
+TAB
+  cat > "$r/etc/rc" <<'RC'
+#!/bin/sh
+hostname tiny
+acpid
+ip link set lo up
+echo "GUEST-READY" > /dev/console
+RC
+  printf '#!/bin/sh\npoweroff -f\n' > "$r/etc/acpi/PWRF/00000080"
+  printf 'PWRF PWRF/00000080\n' > "$r/etc/acpid.conf"
+  chmod +x "$r/init" "$r/etc/rc" "$r/etc/acpi/PWRF/00000080"
+  ln -sf /bin/busybox "$r/sbin/init"
+  (cd "$r" && find . | cpio -o -H newc --quiet | gzip -9) > "$GUEST/initrd.img"
+  rm -rf "$work"
+}
+
+host2_pid() { cat "$H2/run/virtlogd.pid" 2>/dev/null; }
+
+start_host2() {
+  if ! ip netns list | grep -qw host2; then
+    ip netns add host2
+    ip link add veth-h1 type veth peer name veth-h2
+    ip link set veth-h2 netns host2
+    ip addr add 10.250.0.1/24 dev veth-h1 && ip link set veth-h1 up
+    ip netns exec host2 sh -c 'ip addr add 10.250.0.2/24 dev veth-h2 && ip link set veth-h2 up && ip link set lo up'
+  fi
+  if alive "$H2/run/libvirtd.pid" && virsh -c qemu+tcp://10.250.0.2/system version >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$H2"/{run,etc,lib,log,cache}
+  [[ -f $H2/etc/libvirtd.conf ]] || { cp -a /etc/libvirt/. "$H2/etc/"; mkdir -p "$H2/lib"/{qemu,images,network}; }
+  [[ -d $H2/cache/qemu ]] || cp -a /var/cache/libvirt/. "$H2/cache/" 2>/dev/null || true
+  conf_libvirtd 10.250.0.2 "8e1c3a52-1b7e-4c7e-9a51-000000000002" > "$H2/etc/libvirtd.conf"
+  if alive "$H2/run/virtlogd.pid"; then
+    # The namespace is still there (only libvirtd died): start libvirtd inside it again.
+    nsenter --target "$(host2_pid)" --mount --net --uts \
+      libvirtd -d --listen -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid
+  else
+    log "starting host2 (network namespace, 10.250.0.2)"
+    nsenter --net=/run/netns/host2 unshare --mount --uts --propagation private sh -ec "
+      hostname host2
+      mount --bind $H2/run /run/libvirt
+      mount --bind $H2/etc /etc/libvirt
+      mount --bind $H2/lib /var/lib/libvirt
+      mount --bind $H2/log /var/log/libvirt
+      mount --bind $H2/cache /var/cache/libvirt
+      mount -t sysfs sysfs /sys
+      mount --bind /proc/1/root/sys/fs/cgroup /sys/fs/cgroup 2>/dev/null || true
+      mkdir -p /var/lib/libvirt/images/hangar-guest
+      mount --bind $GUEST /var/lib/libvirt/images/hangar-guest
+      virtlogd -d -p /run/libvirt/virtlogd.pid
+      libvirtd -d --listen -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid
+    "
+  fi
+  for _ in $(seq 100); do virsh -c qemu+tcp://10.250.0.2/system version >/dev/null 2>&1 && return 0; sleep 0.2; done
+  log "host2 did not answer"; return 1
+}
+
+stop_host2() {
+  if alive "$H2/run/libvirtd.pid"; then kill "$(cat "$H2/run/libvirtd.pid")"; fi
+  for _ in $(seq 50); do alive "$H2/run/libvirtd.pid" || return 0; sleep 0.1; done
+  kill -9 "$(cat "$H2/run/libvirtd.pid")" 2>/dev/null || true
+}
+
+case "$cmd" in
+  local) install_packages; start_local ;;
+  up) install_packages; start_local; build_guest; start_host2; log "ready: qemu:///system, qemu+tcp://10.250.0.2/system, guest in $GUEST" ;;
+  host2-stop) stop_host2 ;;
+  host2-start) start_host2 ;;
+  *) echo "usage: $0 [up|local|host2-stop|host2-start]" >&2; exit 2 ;;
+esac
