@@ -36,6 +36,9 @@ pub struct Config {
     pub avatar_max_bytes: usize,
     pub login_throttle: ThrottleConfig,
     pub default_quota: DefaultQuota,
+    /// The host registered at first start: `auto` (the local daemon, else libvirt's demo driver),
+    /// `none`, or a libvirt URI.
+    pub bootstrap_host: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -72,6 +75,7 @@ impl Default for Config {
             avatar_max_bytes: 512 * 1024,
             login_throttle: ThrottleConfig::default(),
             default_quota: DefaultQuota::default(),
+            bootstrap_host: "auto".into(),
         }
     }
 }
@@ -140,6 +144,9 @@ impl Config {
         }
         if let Some(v) = get("HANGAR_SECURE_COOKIES") {
             self.secure_cookies = flag("HANGAR_SECURE_COOKIES", &v)?;
+        }
+        if let Some(v) = get("HANGAR_BOOTSTRAP_HOST") {
+            self.bootstrap_host = v;
         }
         if let Some(v) = get("HANGAR_SESSION_IDLE_MINUTES") {
             self.session_idle_minutes = parse("HANGAR_SESSION_IDLE_MINUTES", &v)?;

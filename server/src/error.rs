@@ -55,6 +55,26 @@ pub enum Error {
     MalformedJson(String),
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
+    #[error("host {host} is {status:?}")]
+    HostOffline {
+        host: String,
+        status: app::api::HostStatus,
+        last_error: Option<String>,
+    },
+    #[error("the host cannot be reached: {0}")]
+    HostUnreachable(String),
+    #[error("the host refused the credentials: {0}")]
+    HostAuthFailed(String),
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("cannot {action} a VM that is {state}")]
+    InvalidAction { action: String, state: String },
+    #[error("not supported by this host: {0}")]
+    Unsupported(String),
+    #[error("the hypervisor reported an error")]
+    Hypervisor(String),
+    #[error("{what} already exists")]
+    Duplicate { what: &'static str },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -88,7 +108,17 @@ impl Error {
             Forbidden | CsrfFailed => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
             Invalid { .. } | PasswordTooShort { .. } | MalformedJson(_) | InvalidImage => StatusCode::BAD_REQUEST,
-            UsernameTaken | LastAdmin | CannotDeleteSelf | QuotaExceeded { .. } => StatusCode::CONFLICT,
+            UsernameTaken
+            | LastAdmin
+            | CannotDeleteSelf
+            | QuotaExceeded { .. }
+            | InvalidState(_)
+            | InvalidAction { .. }
+            | Duplicate { .. } => StatusCode::CONFLICT,
+            HostOffline { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            HostUnreachable(_) | HostAuthFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
+            Hypervisor(_) => StatusCode::BAD_GATEWAY,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -117,6 +147,13 @@ impl Error {
             PayloadTooLarge => "payload_too_large",
             MalformedJson(_) => "malformed_json",
             UnsupportedMediaType => "unsupported_media_type",
+            HostOffline { .. } => "host_offline",
+            HostUnreachable(_) => "host_unreachable",
+            HostAuthFailed(_) => "host_auth_failed",
+            InvalidState(_) | InvalidAction { .. } => "invalid_state",
+            Unsupported(_) => "unsupported",
+            Hypervisor(_) => "hypervisor_error",
+            Duplicate { .. } => "duplicate",
             Internal(_) => "internal",
         }
     }
@@ -143,7 +180,33 @@ impl Error {
                 json!({ "resource": resource, "limit": limit, "used": used, "requested": requested })
             }
             MalformedJson(msg) => json!({ "reason": msg }),
+            HostOffline {
+                host,
+                status,
+                last_error,
+            } => json!({ "host": host, "status": status, "last_error": last_error }),
+            HostUnreachable(m) | HostAuthFailed(m) | InvalidState(m) | Unsupported(m) => json!({ "reason": m }),
+            Duplicate { what } => json!({ "field": what }),
+            InvalidAction { action, state } => json!({ "action": action, "state": state }),
             _ => Value::Null,
+        }
+    }
+}
+
+impl Error {
+    /// The wire form, for places that report several errors in one answer (batches).
+    pub fn to_api(&self) -> ApiError {
+        ApiError {
+            code: self.code().into(),
+            message: self.public_message(),
+            details: self.details(),
+        }
+    }
+
+    fn public_message(&self) -> String {
+        match self {
+            Error::Internal(_) | Error::Hypervisor(_) => "the operation failed on the server".into(),
+            other => other.to_string(),
         }
     }
 }
@@ -156,6 +219,12 @@ impl IntoResponse for Error {
                 let reference = crate::auth::tokens::random_hex(6);
                 tracing::error!(reference = %reference, error = ?e, "internal error");
                 format!("internal error (reference {reference})")
+            }
+            // libvirt's text can name paths on the host: logged, not sent.
+            Error::Hypervisor(m) => {
+                let reference = crate::auth::tokens::random_hex(6);
+                tracing::warn!(reference = %reference, error = %m, "hypervisor error");
+                format!("the hypervisor reported an error (reference {reference})")
             }
             other => other.to_string(),
         };

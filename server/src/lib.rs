@@ -6,6 +6,7 @@ pub mod error;
 pub mod http;
 pub mod services;
 pub mod state;
+pub mod virt;
 
 use auth::throttle::Throttle;
 use config::Config;
@@ -60,13 +61,21 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     });
     let config = Arc::new(config);
     let ops = Arc::new(http::ops::OpTable::from_openapi(&http::openapi(&config)));
+    let (virt_tx, virt_rx) = tokio::sync::mpsc::unbounded_channel();
     let state = AppState {
         db: pool,
         throttle: Arc::new(Throttle::new(config.login_throttle.clone())),
         config: config.clone(),
         ops,
+        virt: Arc::new(virt::Virt::new(virt_tx)),
+        events: tokio::sync::broadcast::channel(1024).0,
     };
     let generated_admin_password = services::users::bootstrap_admin(&state).await?;
+    services::hosts::bootstrap(&state, &config.bootstrap_host).await?;
+    for h in db::hosts::list(&state.db).await? {
+        state.virt.add(h.id, &h.uri);
+    }
+    tokio::spawn(services::inventory::run(state.clone(), virt_rx));
     let api = http::api_router(state.clone(), auth::session::layer(store, &config));
     let app = http::app(api);
     let listener = TcpListener::bind(config.listen).await?;

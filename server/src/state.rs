@@ -2,8 +2,11 @@
 use crate::auth::throttle::Throttle;
 use crate::config::Config;
 use crate::http::ops::OpTable;
+use crate::virt::Virt;
+use app::api::StreamEvent;
 use sqlx::SqlitePool;
 use std::sync::Arc;
+use tokio::sync::broadcast;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -11,4 +14,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub throttle: Arc<Throttle>,
     pub ops: Arc<OpTable>,
+    pub virt: Arc<Virt>,
+    /// What `GET /api/v1/events` streams (each subscriber filters by what its principal may see).
+    pub events: broadcast::Sender<StreamEvent>,
 }

@@ -1,5 +1,6 @@
 //! Calls the REST API: over HTTP in the browser, in-process through the axum router during SSR.
 use super::types::*;
+use super::virt_types::*;
 use serde::{de::DeserializeOwned, Serialize};
 use std::future::Future;
 
@@ -256,4 +257,41 @@ pub fn create_token(t: CreateToken) -> impl Future<Output = ApiResult<CreatedTok
 }
 pub fn delete_token(id: i64) -> impl Future<Output = ApiResult<()>> + Send {
     request::<(), ()>(Method::Delete, format!("/api/v1/tokens/{id}"), None)
+}
+
+pub fn list_hosts() -> impl Future<Output = ApiResult<Vec<Host>>> + Send {
+    get("/api/v1/hosts".into())
+}
+pub fn get_host(id: i64) -> impl Future<Output = ApiResult<HostDetail>> + Send {
+    get(format!("/api/v1/hosts/{id}"))
+}
+pub fn create_host(h: CreateHost) -> impl Future<Output = ApiResult<Host>> + Send {
+    send(Method::Post, "/api/v1/hosts".into(), h)
+}
+pub fn update_host(id: i64, h: UpdateHost) -> impl Future<Output = ApiResult<Host>> + Send {
+    send(Method::Patch, format!("/api/v1/hosts/{id}"), h)
+}
+pub fn delete_host(id: i64) -> impl Future<Output = ApiResult<()>> + Send {
+    request::<(), ()>(Method::Delete, format!("/api/v1/hosts/{id}"), None)
+}
+pub fn list_vms(q: VmQuery) -> impl Future<Output = ApiResult<VmPage>> + Send {
+    get(format!("/api/v1/vms{}", query_string(&q)))
+}
+pub fn get_vm(id: String) -> impl Future<Output = ApiResult<VmDetail>> + Send {
+    get(format!("/api/v1/vms/{id}"))
+}
+pub fn vm_xml(id: String) -> impl Future<Output = ApiResult<String>> + Send {
+    get(format!("/api/v1/vms/{id}/xml"))
+}
+pub fn update_vm(id: String, u: UpdateVm) -> impl Future<Output = ApiResult<VmDetail>> + Send {
+    send(Method::Patch, format!("/api/v1/vms/{id}"), u)
+}
+pub fn delete_vm(id: String, disks: bool) -> impl Future<Output = ApiResult<()>> + Send {
+    request::<(), ()>(Method::Delete, format!("/api/v1/vms/{id}?disks={disks}"), None)
+}
+pub fn vm_action(id: String, action: &'static str) -> impl Future<Output = ApiResult<Vm>> + Send {
+    request::<(), Vm>(Method::Post, format!("/api/v1/vms/{id}/actions/{action}"), None)
+}
+pub fn vm_batch(b: BatchRequest) -> impl Future<Output = ApiResult<Vec<BatchItem>>> + Send {
+    send(Method::Post, "/api/v1/vms/batch".into(), b)
 }

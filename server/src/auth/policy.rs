@@ -16,6 +16,16 @@ pub enum Action {
     TokenManage,
     /// Change one's own password, language, name and avatar.
     ProfileUpdate,
+    HostRead,
+    /// Register, edit and remove hosts.
+    HostManage,
+    VmRead,
+    /// Start, stop, reboot, pause…
+    VmOperate,
+    VmEdit,
+    VmDelete,
+    /// Give a VM to a user (counted against their quota).
+    VmAssign,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +34,8 @@ pub enum Resource {
     System,
     /// A user account, or something that belongs to one.
     User(i64),
+    /// A virtual machine and its owner (none for domains Hangar did not create).
+    Vm(Option<i64>),
 }
 
 fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
@@ -87,6 +99,22 @@ mod tests {
         }
         assert!(authorize(&a, Action::TokenManage, Resource::User(3)).is_ok());
         assert!(authorize(&a, Action::TokenManage, Resource::User(9)).is_err());
+    }
+
+    #[test]
+    fn users_act_on_their_own_vms_only() {
+        let u = p(7, Role::User);
+        assert!(authorize(&u, Action::VmOperate, Resource::Vm(Some(7))).is_ok());
+        assert!(authorize(&u, Action::VmOperate, Resource::Vm(Some(8))).is_err());
+        assert!(authorize(&u, Action::VmRead, Resource::Vm(None)).is_err());
+        assert!(authorize(&u, Action::VmAssign, Resource::Vm(Some(7))).is_err());
+        assert!(authorize(&u, Action::HostRead, Resource::System).is_err());
+        let o = p(2, Role::Operator);
+        assert!(authorize(&o, Action::VmOperate, Resource::Vm(None)).is_ok());
+        assert!(authorize(&o, Action::VmAssign, Resource::Vm(None)).is_err());
+        let a = p(3, Role::Auditor);
+        assert!(authorize(&a, Action::VmRead, Resource::Vm(Some(9))).is_ok());
+        assert!(authorize(&a, Action::VmOperate, Resource::Vm(Some(9))).is_err());
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! The HTTP surface: the REST API under `/api/v1` (documented by OpenAPI), the UI and its assets.
 pub mod audit;
 pub mod auth;
+pub mod events;
 pub mod extract;
+pub mod hosts;
 pub mod ops;
 pub mod profile;
 pub mod site;
 pub mod tokens;
 pub mod users;
+pub mod vms;
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -64,6 +67,14 @@ fn api_routes(cfg: &Config) -> OpenApiRouter<AppState> {
         .routes(routes!(audit::csv))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::delete))
+        .routes(routes!(hosts::list, hosts::create))
+        .routes(routes!(hosts::get, hosts::update, hosts::delete))
+        .routes(routes!(vms::list))
+        .routes(routes!(vms::batch))
+        .routes(routes!(vms::get, vms::update, vms::delete))
+        .routes(routes!(vms::xml))
+        .routes(routes!(vms::action))
+        .routes(routes!(events::stream))
         .layer(DefaultBodyLimit::max(256 * 1024))
         .merge(avatar)
 }

@@ -1,0 +1,47 @@
+//! `GET /api/v1/events`: Server-Sent Events with VM and host changes the caller may see.
+use crate::auth::{Caller, Principal};
+use crate::error::Result;
+use crate::state::AppState;
+use app::api::{ApiError, Role, StreamEvent};
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt};
+use std::convert::Infallible;
+use tokio_stream::wrappers::BroadcastStream;
+
+fn visible(p: &Principal, ev: &StreamEvent) -> bool {
+    match (p.role, ev) {
+        (Role::User, StreamEvent::Vm { vm, .. }) => vm.owner_id == Some(p.id),
+        (Role::User, StreamEvent::VmRemoved { owner_id, .. }) => *owner_id == Some(p.id),
+        (Role::User, StreamEvent::Host { .. }) => false,
+        _ => true,
+    }
+}
+
+/// A stream of `vm`, `vmremoved` and `host` events (JSON in `data`), with keep-alive comments.
+#[utoipa::path(get, path = "/api/v1/events", operation_id = "event.stream", tag = "events",
+    responses((status = 200, content_type = "text/event-stream", body = StreamEvent), (status = 401, body = ApiError)))]
+pub async fn stream(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
+    let p = caller.require()?.clone();
+    let rx = state.events.subscribe();
+    let events = BroadcastStream::new(rx).filter_map(move |msg| {
+        let out = match msg {
+            Ok(ev) if visible(&p, &ev) => {
+                let name = match &ev {
+                    StreamEvent::Vm { .. } => "vm",
+                    StreamEvent::VmRemoved { .. } => "vmremoved",
+                    StreamEvent::Host { .. } => "host",
+                };
+                Event::default().event(name).json_data(&ev).ok().map(Ok)
+            }
+            // A slow reader that missed events is told to reload what it shows.
+            Err(_) => Some(Ok(Event::default().event("lagged").data("{}"))),
+            _ => None,
+        };
+        futures::future::ready(out)
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,85 @@
+//! Facts about domains, read through libvirt (these functions block: call them inside `Virt::call`).
+use super::xml;
+use crate::db::vms::Facts;
+use virt::connect::Connect;
+use virt::domain::{Domain, DomainState};
+use virt::sys;
+
+pub fn state_name(s: virt::domain::DomainStateEnum) -> &'static str {
+    match s {
+        virt::enumutil::Enum::Known(k) => match k {
+            DomainState::NoState => "nostate",
+            DomainState::Running => "running",
+            DomainState::Blocked => "blocked",
+            DomainState::Paused => "paused",
+            DomainState::Shutdown => "shutdown",
+            DomainState::Shutoff => "shutoff",
+            DomainState::Crashed => "crashed",
+            DomainState::PMSuspended => "pmsuspended",
+        },
+        virt::enumutil::Enum::Unknown(_) => "nostate",
+    }
+}
+
+pub fn facts(dom: &Domain) -> Result<Facts, virt::error::Error> {
+    let info = dom.info()?;
+    let (owner_id, tags) = match dom.metadata(sys::VIR_DOMAIN_METADATA_ELEMENT as i32, Some(xml::NS), 0) {
+        Ok(m) => xml::parse_metadata(&m),
+        Err(_) => (None, Vec::new()),
+    };
+    Ok(Facts {
+        uuid: dom.uuid_string()?,
+        name: dom.name()?,
+        state: state_name(info.state).to_string(),
+        vcpus: i64::from(info.nr_virt_cpu),
+        memory_mib: (info.max_mem / 1024) as i64,
+        owner_id,
+        tags,
+    })
+}
+
+/// Every domain of the host. A domain that vanishes mid-listing is skipped.
+pub fn all(conn: &Connect) -> Result<Vec<Facts>, virt::error::Error> {
+    Ok(conn.list_all_domains(0)?.iter().filter_map(|d| facts(d).ok()).collect())
+}
+
+pub fn lookup(conn: &Connect, uuid: &str) -> Result<Domain, virt::error::Error> {
+    conn.lookup_domain_by_uuid_string(uuid)
+}
+
+/// `LIVE|CONFIG` for a running persistent domain, only the one that exists otherwise.
+pub fn affect_flags(dom: &Domain) -> Result<u32, virt::error::Error> {
+    let mut flags = 0;
+    if dom.is_active()? {
+        flags |= sys::VIR_DOMAIN_AFFECT_LIVE;
+    }
+    if dom.is_persistent()? {
+        flags |= sys::VIR_DOMAIN_AFFECT_CONFIG;
+    }
+    Ok(flags)
+}
+
+pub fn write_metadata(dom: &Domain, owner: Option<(i64, &str)>, tags: &[String]) -> Result<(), virt::error::Error> {
+    let body = xml::metadata_xml(owner, tags).map_err(|_| virt::error::Error::last_error())?;
+    dom.set_metadata(
+        sys::VIR_DOMAIN_METADATA_ELEMENT as i32,
+        Some(&body),
+        Some(xml::PREFIX),
+        Some(xml::NS),
+        affect_flags(dom)?,
+    )
+}
+
+/// Capacity and allocation of a disk's volume, and its pool, when it is a storage volume.
+pub fn volume_facts(conn: &Connect, path: &str) -> (Option<u64>, Option<u64>, Option<String>) {
+    let Ok(vol) = conn.lookup_storage_vol_by_path(path) else {
+        return (None, None, None);
+    };
+    let info = vol.info().ok();
+    let pool = vol.lookup_storage_pool().ok().and_then(|p| p.name().ok());
+    (
+        info.as_ref().map(|i| i.capacity),
+        info.as_ref().map(|i| i.allocation),
+        pool,
+    )
+}

@@ -1,0 +1,145 @@
+//! The libvirt boundary: one long-lived connection per host (kept alive, reconnected with back-off),
+//! lifecycle events, and every libvirt call run off the async executor.
+pub mod conn;
+pub mod domain;
+pub mod events;
+pub mod xml;
+
+use crate::error::{Error, Result};
+use app::api::HostStatus;
+use conn::HostConn;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use virt::connect::Connect;
+
+/// What the per-host threads tell the async side.
+#[derive(Debug, Clone)]
+pub enum VirtEvent {
+    /// The host's status changed; `Online` means a fresh connection (time for a full sync).
+    HostStatus { host_id: i64 },
+    /// A libvirt lifecycle event (`VIR_DOMAIN_EVENT_*`).
+    Lifecycle {
+        host_id: i64,
+        uuid: String,
+        event: i32,
+        detail: i32,
+    },
+}
+
+/// How long a libvirt call may take before the request gives up (the call itself finishes in the background).
+const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Virt {
+    hosts: RwLock<HashMap<i64, Arc<HostConn>>>,
+    tx: mpsc::UnboundedSender<VirtEvent>,
+}
+
+impl Virt {
+    pub fn new(tx: mpsc::UnboundedSender<VirtEvent>) -> Virt {
+        events::init_event_loop();
+        Virt {
+            hosts: RwLock::new(HashMap::new()),
+            tx,
+        }
+    }
+
+    fn get(&self, id: i64) -> Option<Arc<HostConn>> {
+        self.hosts.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
+    }
+
+    /// Starts keeping a connection to the host (replacing any earlier one for the same id).
+    pub fn add(&self, id: i64, uri: &str) {
+        let host = HostConn::start(id, uri.to_string(), self.tx.clone());
+        if let Some(old) = self.hosts.write().unwrap_or_else(|p| p.into_inner()).insert(id, host) {
+            old.stop();
+        }
+    }
+
+    pub fn remove(&self, id: i64) {
+        if let Some(old) = self.hosts.write().unwrap_or_else(|p| p.into_inner()).remove(&id) {
+            old.stop();
+        }
+    }
+
+    pub fn status(&self, id: i64) -> (HostStatus, i64, Option<String>) {
+        match self.get(id) {
+            Some(h) => h.status(),
+            None => (HostStatus::Offline, 0, Some("not connected".into())),
+        }
+    }
+
+    pub fn online_hosts(&self) -> Vec<i64> {
+        let hosts = self.hosts.read().unwrap_or_else(|p| p.into_inner());
+        hosts
+            .values()
+            .filter(|h| h.status().0 == HostStatus::Online)
+            .map(|h| h.id)
+            .collect()
+    }
+
+    /// Runs `f` with the host's connection on a blocking thread; fails at once when the host is not online.
+    pub async fn call<T, F>(&self, host_id: i64, host_name: &str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connect) -> std::result::Result<T, virt::error::Error> + Send + 'static,
+    {
+        let host = self.get(host_id).ok_or(Error::NotFound("host"))?;
+        let conn = host.connection().ok_or_else(|| {
+            let (status, _, last_error) = host.status();
+            Error::HostOffline {
+                host: host_name.to_string(),
+                status,
+                last_error,
+            }
+        })?;
+        let task = tokio::task::spawn_blocking(move || f(&conn).map_err(from_libvirt));
+        match tokio::time::timeout(CALL_TIMEOUT, task).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(join)) => Err(Error::Internal(join.into())),
+            Err(_) => Err(Error::Hypervisor("the host did not answer in time".into())),
+        }
+    }
+}
+
+/// Opens a connection once, to check a URI before it is saved; gives up after `timeout`.
+pub async fn probe(uri: &str, timeout: Duration) -> Result<String> {
+    events::init_event_loop();
+    let uri = uri.to_string();
+    let task = tokio::task::spawn_blocking(move || {
+        let c = Connect::open(Some(&uri))?;
+        let name = c.hostname().unwrap_or_default();
+        conn::close(c);
+        Ok::<_, virt::error::Error>(name)
+    });
+    match tokio::time::timeout(timeout, task).await {
+        Ok(Ok(Ok(name))) => Ok(name),
+        Ok(Ok(Err(e))) => {
+            use virt::error::ErrorNumber::*;
+            let msg = e.message().to_string();
+            Err(match e.code() {
+                virt::enumutil::Enum::Known(AuthFailed | AuthCancelled | AuthUnavailable) => Error::HostAuthFailed(msg),
+                _ => Error::HostUnreachable(msg),
+            })
+        }
+        Ok(Err(join)) => Err(Error::Internal(join.into())),
+        Err(_) => Err(Error::HostUnreachable(format!(
+            "no answer within {} s",
+            timeout.as_secs()
+        ))),
+    }
+}
+
+/// libvirt's error, sorted into what the client can act on.
+pub fn from_libvirt(e: virt::error::Error) -> Error {
+    use virt::error::ErrorNumber::*;
+    match e.code() {
+        virt::enumutil::Enum::Known(NoDomain) => Error::NotFound("vm"),
+        virt::enumutil::Enum::Known(OperationInvalid) => Error::InvalidState(e.message().to_string()),
+        virt::enumutil::Enum::Known(NoSupport | ArgumentUnsupported | OperationUnsupported) => {
+            Error::Unsupported(e.message().to_string())
+        }
+        _ => Error::Hypervisor(e.message().to_string()),
+    }
+}
