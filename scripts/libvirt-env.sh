@@ -76,8 +76,18 @@ start_local() {
     log "starting libvirtd"
     libvirtd -d --listen -f /etc/libvirt/hangar-libvirtd.conf -p /run/libvirt/hangar-libvirtd.pid
   fi
-  for _ in $(seq 100); do virsh -c qemu:///system version >/dev/null 2>&1 && return 0; sleep 0.2; done
-  log "libvirtd did not answer"; return 1
+  for _ in $(seq 100); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.2; done
+  virsh -c qemu:///system version >/dev/null 2>&1 || { log "libvirtd did not answer"; return 1; }
+}
+
+# A directory pool for test disks (tests create and delete volumes in it).
+ensure_pool() {
+  local v="virsh -q -c qemu:///system"
+  if ! $v pool-info hangar-test >/dev/null 2>&1; then
+    mkdir -p /var/lib/libvirt/images/hangar-test
+    $v pool-define-as hangar-test dir --target /var/lib/libvirt/images/hangar-test >/dev/null
+  fi
+  $v pool-info hangar-test | grep -q running || $v pool-start hangar-test >/dev/null
 }
 
 build_guest() {
@@ -150,6 +160,11 @@ start_host2() {
   [[ -f $H2/etc/libvirtd.conf ]] || { cp -a /etc/libvirt/. "$H2/etc/"; mkdir -p "$H2/lib"/{qemu,images,network}; }
   [[ -d $H2/cache/qemu ]] || cp -a /var/cache/libvirt/. "$H2/cache/" 2>/dev/null || true
   conf_libvirtd 10.250.0.2 "8e1c3a52-1b7e-4c7e-9a51-000000000002" > "$H2/etc/libvirtd.conf"
+  # host2 has its own /var/lib/libvirt: give it the same guest files at the same path.
+  mkdir -p "$H2/lib/images/hangar-guest"
+  cp -u "$GUEST"/vmlinuz "$GUEST"/initrd.img "$H2/lib/images/hangar-guest/"
+  # The cgroup v1 tree is not usable from inside the namespace; host2's guests run without cgroups.
+  grep -q '^cgroup_controllers = \[ \]' "$H2/etc/qemu.conf" 2>/dev/null || echo 'cgroup_controllers = [ ]' >> "$H2/etc/qemu.conf"
   if alive "$H2/run/virtlogd.pid"; then
     # The namespace is still there (only libvirtd died): start libvirtd inside it again.
     nsenter --target "$(host2_pid)" --mount --net --uts \
@@ -164,9 +179,7 @@ start_host2() {
       mount --bind $H2/log /var/log/libvirt
       mount --bind $H2/cache /var/cache/libvirt
       mount -t sysfs sysfs /sys
-      mount --bind /proc/1/root/sys/fs/cgroup /sys/fs/cgroup 2>/dev/null || true
-      mkdir -p /var/lib/libvirt/images/hangar-guest
-      mount --bind $GUEST /var/lib/libvirt/images/hangar-guest
+      mount --rbind /proc/1/root/sys/fs/cgroup /sys/fs/cgroup 2>/dev/null || true
       virtlogd -d -p /run/libvirt/virtlogd.pid
       libvirtd -d --listen -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid
     "
@@ -183,7 +196,7 @@ stop_host2() {
 
 case "$cmd" in
   local) install_packages; start_local ;;
-  up) install_packages; start_local; build_guest; start_host2; log "ready: qemu:///system, qemu+tcp://10.250.0.2/system, guest in $GUEST" ;;
+  up) install_packages; start_local; ensure_pool; build_guest; start_host2; log "ready: qemu:///system, qemu+tcp://10.250.0.2/system, guest in $GUEST" ;;
   host2-stop) stop_host2 ;;
   host2-start) start_host2 ;;
   *) echo "usage: $0 [up|local|host2-stop|host2-start]" >&2; exit 2 ;;

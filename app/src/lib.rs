@@ -43,6 +43,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=components::layout::Layout ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::dashboard::Dashboard ssr=SsrMode::Async/>
+                    <Route path=path!("vms") view=pages::vms::list::VmList ssr=SsrMode::Async/>
+                    <Route path=path!("vms/:id") view=pages::vms::detail::VmDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("hosts") view=pages::hosts::list::HostList ssr=SsrMode::Async/>
+                    <Route path=path!("hosts/:id") view=pages::hosts::detail::HostDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("users") view=pages::users::list::UserList ssr=SsrMode::Async/>
                     <Route path=path!("users/:id") view=pages::users::detail::UserDetail ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=pages::audit::list::AuditList ssr=SsrMode::Async/>

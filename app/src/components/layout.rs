@@ -49,8 +49,8 @@ fn Frame(me: Me) -> impl IntoView {
                 <div class="brand">"Hangar"</div>
                 <nav data-testid="nav">
                     <A href="/" exact=true>{t!(i18n, "nav-dashboard")}</A>
-                    <span class="nav-disabled" title=soon aria-disabled="true">{t!(i18n, "nav-vms")}</span>
-                    <span class="nav-disabled" title=soon aria-disabled="true">{t!(i18n, "nav-hosts")}</span>
+                    <A href="/vms" attr:data-testid="nav-vms">{t!(i18n, "nav-vms")}</A>
+                    {sees_users.then(|| view! { <A href="/hosts" attr:data-testid="nav-hosts">{t!(i18n, "nav-hosts")}</A> })}
                     <span class="nav-disabled" title=soon aria-disabled="true">{t!(i18n, "nav-storage")}</span>
                     <span class="nav-disabled" title=soon aria-disabled="true">{t!(i18n, "nav-networks")}</span>
                     <span class="nav-disabled" title=soon aria-disabled="true">{t!(i18n, "nav-images")}</span>

@@ -1,3 +1,4 @@
 //! Widgets shared by the pages.
 pub mod layout;
+pub mod live;
 pub mod widgets;

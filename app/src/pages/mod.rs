@@ -1,7 +1,9 @@
 //! One module per area of the UI.
 pub mod audit;
 pub mod dashboard;
+pub mod hosts;
 pub mod login;
 pub mod not_found;
 pub mod profile;
 pub mod users;
+pub mod vms;

@@ -40,16 +40,25 @@ pub enum Resource {
 
 fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
     use Action::*;
-    let own = matches!(resource, Resource::User(id) if id == p.id);
+    let own = matches!(resource, Resource::User(id) | Resource::Vm(Some(id)) if id == p.id);
     match p.role {
         Role::Admin => true,
         Role::Auditor => {
-            matches!(action, UserList | UserRead | AuditRead) || (own && matches!(action, TokenManage | ProfileUpdate))
+            matches!(action, UserList | UserRead | AuditRead | HostRead | VmRead)
+                || (own && matches!(action, TokenManage | ProfileUpdate))
         }
         Role::Operator => {
-            matches!(action, UserList | UserRead) || (own && matches!(action, TokenManage | ProfileUpdate))
+            matches!(
+                action,
+                UserList | UserRead | HostRead | HostManage | VmRead | VmOperate | VmEdit | VmDelete
+            ) || (own && matches!(action, TokenManage | ProfileUpdate))
         }
-        Role::User => own && matches!(action, UserRead | TokenManage | ProfileUpdate),
+        Role::User => {
+            own && matches!(
+                action,
+                UserRead | TokenManage | ProfileUpdate | VmRead | VmOperate | VmEdit | VmDelete
+            )
+        }
     }
 }
 

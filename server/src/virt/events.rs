@@ -12,6 +12,8 @@ static INIT: Once = Once::new();
 /// Must run before the first connection is opened: keepalive and events need the loop.
 pub fn init_event_loop() {
     INIT.call_once(|| {
+        // libvirt prints every error to stderr by default; ours are handled (and logged) where they occur.
+        virt::error::clear_error_callback();
         if let Err(e) = virt::event::event_register_default_impl() {
             tracing::error!(error = %e, "libvirt event loop unavailable");
             return;

@@ -1,5 +1,6 @@
 //! Test harness: a real server on port 0 with a temporary data directory, and cookie-keeping clients.
 #![allow(dead_code)]
+pub mod guest;
 use hangar::config::{Config, Secret};
 use hangar::Running;
 use reqwest::{Method, StatusCode};
@@ -26,6 +27,7 @@ impl TestServer {
             data_dir: dir.path().to_path_buf(),
             admin_password: Some(Secret(ADMIN_PW.into())),
             log: "warn".into(),
+            bootstrap_host: "none".into(),
             ..Default::default()
         };
         tweak(&mut cfg);
@@ -72,6 +74,40 @@ impl TestServer {
             .fetch_all(&self.state().db)
             .await
             .unwrap()
+    }
+
+    /// Registers a host through the API and waits until Hangar has it online and synced.
+    pub async fn add_host(&self, admin: &Client, name: &str, uri: &str) -> i64 {
+        let (s, v) = admin
+            .call(
+                Method::POST,
+                "/api/v1/hosts",
+                Some(serde_json::json!({ "name": name, "uri": uri })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let id = v["id"].as_i64().unwrap();
+        guest::eventually(20, "host online", || async {
+            let (_, h) = admin.get(&format!("/api/v1/hosts/{id}")).await;
+            (h["host"]["status"] == "online").then_some(())
+        })
+        .await;
+        id
+    }
+
+    /// Waits until the VM is in the index (libvirt's event or a sync put it there) and returns it.
+    pub async fn wait_vm(&self, admin: &Client, uuid: &str, state: Option<&str>) -> Value {
+        guest::eventually(30, &format!("vm {uuid} in state {state:?}"), || async {
+            let (s, v) = admin.get(&format!("/api/v1/vms?q=&per_page=1000")).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|vm| vm["id"] == uuid && state.is_none_or(|st| vm["state"] == st))
+                .cloned()
+        })
+        .await
     }
 
     pub async fn audit_count(&self) -> i64 {

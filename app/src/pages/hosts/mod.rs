@@ -1,0 +1,3 @@
+//! libvirt hosts: the list with their status (live) and a form to add one, and one host's facts.
+pub mod detail;
+pub mod list;

@@ -1,0 +1,260 @@
+//! All VMs the user may see, across hosts: filters in the address, sortable columns, paging, live state,
+//! and batch actions on the selected rows.
+use super::actions::{action_label, actions_for, run_action, StateBadge};
+use crate::api::{client, ApiError, BatchItem, BatchRequest, StreamEvent, Vm, VmQuery};
+use crate::components::live::use_live_events;
+use crate::components::widgets::{ErrorBox, PageError};
+use crate::i18n::use_i18n;
+use crate::t;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use std::collections::BTreeSet;
+
+fn query_from_url() -> Memo<VmQuery> {
+    let q = use_query_map();
+    Memo::new(move |_| {
+        let q = q.read();
+        let s = |k: &str| q.get(k).filter(|v| !v.is_empty());
+        VmQuery {
+            state: s("state"),
+            host: s("host").and_then(|h| h.parse().ok()),
+            owner: s("owner"),
+            tag: s("tag"),
+            q: s("q"),
+            sort: s("sort"),
+            page: s("page").and_then(|p| p.parse().ok()),
+            per_page: Some(50),
+        }
+    })
+}
+
+fn link(q: &VmQuery) -> String {
+    let mut q = q.clone();
+    q.per_page = None;
+    let mut parts = Vec::new();
+    let mut push = |k: &str, v: Option<String>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={}", client::encode(&v)));
+        }
+    };
+    push("state", q.state);
+    push("host", q.host.map(|h| h.to_string()));
+    push("owner", q.owner);
+    push("tag", q.tag);
+    push("q", q.q);
+    push("sort", q.sort);
+    push("page", q.page.map(|p| p.to_string()));
+    if parts.is_empty() {
+        "/vms".into()
+    } else {
+        format!("/vms?{}", parts.join("&"))
+    }
+}
+
+#[component]
+pub fn VmList() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = query_from_url();
+    let page = Resource::new(move || query.get(), client::list_vms);
+    let v = move |f: fn(&VmQuery) -> Option<String>| move || f(&query.get()).unwrap_or_default();
+    let state = move || query.get().state.unwrap_or_default();
+    view! {
+        <h1>{t!(i18n, "vms-title")}</h1>
+        <form class="card filters" method="get" action="/vms" data-testid="vm-filters">
+            <label>{t!(i18n, "vms-search")}<input name="q" prop:value=v(|q| q.q.clone()) data-testid="vm-search"/></label>
+            <label>{t!(i18n, "vms-state")}
+                <select name="state" data-testid="vm-filter-state">
+                    <option value="" selected=move || state().is_empty()>{t!(i18n, "audit-any")}</option>
+                    {["running", "paused", "shutoff", "crashed"].into_iter().map(|s| view! {
+                        <option value=s selected=move || state() == s>{move || crate::i18n::lookup(i18n.0.get(), &format!("vm-state-{s}"), s)}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>{t!(i18n, "vms-tag")}<input name="tag" prop:value=v(|q| q.tag.clone())/></label>
+            <label>{t!(i18n, "vms-owner")}<input name="owner" placeholder="id / none" prop:value=v(|q| q.owner.clone())/></label>
+            <input type="hidden" name="sort" prop:value=v(|q| q.sort.clone())/>
+            <div class="actions"><button class="btn primary" type="submit">{t!(i18n, "action-filter")}</button></div>
+        </form>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(p) => {
+                        let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
+                        let q = query.get_untracked();
+                        let at = |n: i64| { let mut q = q.clone(); q.page = Some(n); link(&q) };
+                        let (prev, next, cur) = (at(p.page - 1), at(p.page + 1), p.page);
+                        view! {
+                            <VmTable initial=p.items query=q.clone()/>
+                            <div class="pager">
+                                {(cur > 1).then(|| view! { <a class="btn" href=prev>{t!(i18n, "page-prev")}</a> })}
+                                <span>{t!(i18n, "page-of", page = cur, pages = pages, total = p.total)}</span>
+                                {(cur < pages).then(|| view! { <a class="btn" href=next>{t!(i18n, "page-next")}</a> })}
+                            </div>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <PageError error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn VmTable(initial: Vec<Vm>, query: VmQuery) -> impl IntoView {
+    let i18n = use_i18n();
+    let vms = RwSignal::new(initial);
+    let selected = RwSignal::new(BTreeSet::<String>::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let results = RwSignal::new(Vec::<BatchItem>::new());
+    let confirm_delete = RwSignal::new(false);
+    use_live_events(move |ev| match ev {
+        StreamEvent::Vm { vm, .. } => vms.update(|list| {
+            if let Some(row) = list.iter_mut().find(|r| r.id == vm.id) {
+                *row = vm;
+            }
+        }),
+        StreamEvent::VmRemoved { id, .. } => vms.update(|list| list.retain(|r| r.id != id)),
+        StreamEvent::Host { .. } => {}
+    });
+    let sort_link = move |key: &'static str| {
+        let mut q = query.clone();
+        q.sort = Some(if q.sort.as_deref() == Some(key) {
+            format!("-{key}")
+        } else {
+            key.to_string()
+        });
+        q.page = None;
+        link(&q)
+    };
+    let batch = move |action: &'static str| {
+        let ids: Vec<String> = selected.get_untracked().into_iter().collect();
+        if ids.is_empty() {
+            return;
+        }
+        confirm_delete.set(false);
+        let req = BatchRequest {
+            action: action.into(),
+            ids,
+            delete_disks: false,
+        };
+        leptos::task::spawn_local(async move {
+            match client::vm_batch(req).await {
+                Ok(items) => {
+                    error.set(None);
+                    results.set(items);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let header = move |key: &'static str, label: &'static str| {
+        view! { <th><a href=sort_link(key)>{move || crate::i18n::lookup(i18n.0.get(), label, label)}</a></th> }
+    };
+    view! {
+        <div class="toolbar" data-testid="batch-bar">
+            <span class="muted">{move || crate::tr!(i18n, "vms-selected", n = selected.get().len())}</span>
+            {["start", "shutdown", "poweroff", "reboot"].into_iter().map(|a| view! {
+                <button class="btn" disabled=move || selected.get().is_empty() data-testid=format!("batch-{a}") on:click=move |_| batch(a)>
+                    {move || action_label(i18n, a)}
+                </button>
+            }).collect_view()}
+            <Show when=move || confirm_delete.get() fallback=move || view! {
+                <button class="btn danger" disabled=move || selected.get().is_empty() data-testid="batch-delete" on:click=move |_| confirm_delete.set(true)>
+                    {t!(i18n, "action-delete")}
+                </button>
+            }>
+                <span>{t!(i18n, "vms-batch-delete-confirm")}</span>
+                <button class="btn danger" data-testid="batch-delete-confirm" on:click=move |_| batch("delete")>{t!(i18n, "action-delete")}</button>
+                <button class="btn" on:click=move |_| confirm_delete.set(false)>{t!(i18n, "action-cancel")}</button>
+            </Show>
+        </div>
+        <ErrorBox error/>
+        <Show when=move || !results.get().is_empty()>
+            <ul class="card batch-results" data-testid="batch-results">
+                {move || results.get().into_iter().map(|r| {
+                    let text = match &r.error { None => crate::tr!(i18n, "result-ok"), Some(e) => i18n.error(e) };
+                    view! { <li data-ok=r.ok.to_string()><code>{r.id.clone()}</code>" — "{text}</li> }
+                }).collect_view()}
+            </ul>
+        </Show>
+        <table class="table" data-testid="vms-table">
+            <thead>
+                <tr>
+                    <th><input type="checkbox" aria-label="all" on:change=move |ev| {
+                        let all = event_target_checked(&ev);
+                        selected.set(if all { vms.get_untracked().into_iter().map(|v| v.id).collect() } else { BTreeSet::new() });
+                    }/></th>
+                    {header("name", "vms-name")}
+                    {header("state", "vms-state")}
+                    {header("host", "vms-host")}
+                    {header("owner", "vms-owner")}
+                    {header("vcpus", "quota-vcpus")}
+                    {header("memory", "quota-memory")}
+                    <th>{t!(i18n, "vms-ips")}</th>
+                    <th>{t!(i18n, "vms-tags")}</th>
+                    <th></th>
+                </tr>
+            </thead>
+            <tbody>
+                <For each=move || vms.get() key=|v| (v.id.clone(), v.state.clone(), v.name.clone()) let:vm>
+                    <VmRow vm selected error vms/>
+                </For>
+            </tbody>
+        </table>
+        {move || vms.get().is_empty().then(|| view! { <p class="muted" data-testid="vms-empty">{t!(i18n, "vms-empty")}</p> })}
+    }
+}
+
+#[component]
+fn VmRow(
+    vm: Vm,
+    selected: RwSignal<BTreeSet<String>>,
+    error: RwSignal<Option<ApiError>>,
+    vms: RwSignal<Vec<Vm>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let id = vm.id.clone();
+    let state = Signal::derive({
+        let s = vm.state.clone();
+        move || s.clone()
+    });
+    let quick: &'static [&'static str] = match vm.state.as_str() {
+        "running" | "blocked" => &["shutdown"],
+        "paused" | "pmsuspended" => &["resume"],
+        s => &actions_for(s)[..1],
+    };
+    let check_id = id.clone();
+    let checked_id = id.clone();
+    view! {
+        <tr data-testid=format!("vm-row-{}", vm.name) data-id=id.clone()>
+            <td><input type="checkbox" data-testid="vm-select"
+                prop:checked=move || selected.get().contains(&checked_id)
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    let id = check_id.clone();
+                    selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
+                }/></td>
+            <td><a href=format!("/vms/{id}")>{vm.name.clone()}</a></td>
+            <td><StateBadge state/></td>
+            <td>{vm.host_name.clone()}</td>
+            <td>{vm.owner.clone().unwrap_or_else(|| "—".into())}</td>
+            <td class="num">{vm.vcpus}</td>
+            <td class="num">{format!("{} MiB", vm.memory_mib)}</td>
+            <td>{vm.ips.join(", ")}</td>
+            <td>{vm.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view()}</td>
+            <td class="nowrap">
+                {quick.iter().map(|&a| {
+                    let id = id.clone();
+                    view! {
+                        <button class="btn small" data-testid=format!("vm-{a}") on:click=move |_| {
+                            run_action(id.clone(), a, move |r| match r {
+                                Ok(v) => vms.update(|list| if let Some(row) = list.iter_mut().find(|x| x.id == v.id) { *row = v; }),
+                                Err(e) => error.set(Some(e)),
+                            });
+                        }>{move || action_label(i18n, a)}</button>
+                    }
+                }).collect_view()}
+            </td>
+        </tr>
+    }
+}
