@@ -26,6 +26,7 @@ export default defineConfig({
       HANGAR_DATA_DIR: '../target/e2e-data',
       HANGAR_ADMIN_PASSWORD: ADMIN_PASSWORD,
       HANGAR_LOG: 'warn',
+      HANGAR_BOOTSTRAP_HOST: 'qemu:///system',
     },
     url: `http://127.0.0.1:${port}/login`,
     reuseExistingServer: false,

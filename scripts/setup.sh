@@ -41,4 +41,10 @@ if [[ ! -f node_modules/.package-lock.json ]] || [[ package-lock.json -nt node_m
   log "installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# libvirt: the daemon (and libvirt-dev, which the build links against). Tests also get the tiny guest and host2.
+if [[ $want_test == 1 ]]; then
+  scripts/libvirt-env.sh up
+else
+  scripts/libvirt-env.sh local || log "libvirt could not be started here: Hangar will register libvirt's demo host"
+fi
 log "ready"
