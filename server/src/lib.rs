@@ -69,6 +69,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         ops,
         virt: Arc::new(virt::Virt::new(virt_tx)),
         events: tokio::sync::broadcast::channel(1024).0,
+        vm_list: Arc::new(services::vm_list::VmSnapshot::open(&config.db_path()).await?),
     };
     let generated_admin_password = services::users::bootstrap_admin(&state).await?;
     services::hosts::bootstrap(&state, &config.bootstrap_host).await?;

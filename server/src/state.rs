@@ -17,4 +17,5 @@ pub struct AppState {
     pub virt: Arc<Virt>,
     /// What `GET /api/v1/events` streams (each subscriber filters by what its principal may see).
     pub events: broadcast::Sender<StreamEvent>,
+    pub vm_list: Arc<crate::services::vm_list::VmSnapshot>,
 }

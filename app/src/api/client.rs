@@ -172,7 +172,8 @@ fn send<B: Serialize + Send + 'static, T: DeserializeOwned + Send + 'static>(
     request(method, path, Some(body))
 }
 
-fn query_string<Q: Serialize>(q: &Q) -> String {
+/// `?k=v&…` of the non-empty fields of `q` (empty when there are none).
+pub fn query_string<Q: Serialize>(q: &Q) -> String {
     let v = serde_json::to_value(q).unwrap_or_default();
     let mut out = Vec::new();
     if let Some(map) = v.as_object() {

@@ -28,6 +28,21 @@ pub fn PageError(error: ApiError) -> impl IntoView {
     }
 }
 
+/// "Page n of m" with links to the neighbours; `link(n)` is the address of page n.
+#[component]
+pub fn Pager(page: i64, per_page: i64, total: i64, link: impl Fn(i64) -> String) -> impl IntoView {
+    let i18n = use_i18n();
+    let pages = ((total + per_page.max(1) - 1) / per_page.max(1)).max(1);
+    let (prev, next) = (link(page - 1), link(page + 1));
+    view! {
+        <div class="pager" data-testid="pager">
+            {(page > 1).then(|| view! { <a class="btn" href=prev data-testid="page-prev">{t!(i18n, "page-prev")}</a> })}
+            <span>{t!(i18n, "page-of", page = page, pages = pages, total = total)}</span>
+            {(page < pages).then(|| view! { <a class="btn" href=next data-testid="page-next">{t!(i18n, "page-next")}</a> })}
+        </div>
+    }
+}
+
 /// Usage beside each limit, as bars.
 #[component]
 pub fn QuotaUsage(quota: Quota) -> impl IntoView {

@@ -159,6 +159,16 @@ async fn from_session(caller: &mut Caller, state: &AppState, session: &Session, 
         return Ok(());
     }
     let Some(user) = user else { return Ok(()) };
+    if db::now_ms() - auth.touched_at > session::TOUCH_EVERY_MS {
+        let touched = SessionAuth {
+            touched_at: db::now_ms(),
+            ..auth.clone()
+        };
+        session
+            .insert(AUTH_KEY, &touched)
+            .await
+            .map_err(|e| Error::Internal(e.into()))?;
+    }
     if !caller.csrf_ok {
         caller.csrf_ok = parts
             .headers

@@ -19,7 +19,14 @@ pub struct SessionAuth {
     pub csrf: String,
     /// The account's `password_changed_at` at sign-in: a later change ends the session.
     pub password_changed_at: i64,
+    /// Unix ms of the last time activity pushed the idle expiry forward.
+    #[serde(default)]
+    pub touched_at: i64,
 }
+
+/// How often activity re-saves a session to push its idle expiry forward (saving on every request would
+/// turn every read into a write).
+pub const TOUCH_EVERY_MS: i64 = 60_000;
 
 pub fn layer(store: SqliteStore, cfg: &Config) -> SessionManagerLayer<SqliteStore> {
     SessionManagerLayer::new(store)

@@ -1,6 +1,6 @@
 //! Queries on `vms` (the index of domains) and `vm_events`.
-use app::api::{Vm, VmEvent, VmQuery};
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use app::api::{Vm, VmEvent};
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
 /// What libvirt says about a domain, as the index keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +13,7 @@ pub struct Facts {
     /// Owner id and tags from Hangar's metadata element, if the domain has one.
     pub owner_id: Option<i64>,
     pub tags: Vec<String>,
+    pub ips: Vec<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -27,6 +28,7 @@ pub struct VmRow {
     pub owner_id: Option<i64>,
     pub owner: Option<String>,
     pub tags: String,
+    pub ips: String,
     pub q_vcpus: i64,
     pub q_memory_mib: i64,
     pub q_disk_gib: i64,
@@ -44,14 +46,14 @@ impl VmRow {
             owner: self.owner.clone(),
             vcpus: self.vcpus,
             memory_mib: self.memory_mib,
-            ips: Vec::new(),
+            ips: serde_json::from_str(&self.ips).unwrap_or_default(),
             tags: serde_json::from_str(&self.tags).unwrap_or_default(),
         }
     }
 }
 
 const SELECT: &str = "SELECT v.uuid, v.host_id, h.name AS host_name, v.name, v.state, v.vcpus, v.memory_mib,
-    v.owner_id, u.username AS owner, v.tags, v.q_vcpus, v.q_memory_mib, v.q_disk_gib
+    v.owner_id, u.username AS owner, v.tags, v.ips, v.q_vcpus, v.q_memory_mib, v.q_disk_gib
     FROM vms v JOIN hosts h ON h.id = v.host_id LEFT JOIN users u ON u.id = v.owner_id";
 
 pub async fn by_uuid(conn: &mut SqliteConnection, uuid: &str) -> sqlx::Result<Option<VmRow>> {
@@ -74,10 +76,10 @@ pub async fn upsert(conn: &mut SqliteConnection, host_id: i64, f: &Facts) -> sql
         None => None,
     };
     sqlx::query(
-        "INSERT INTO vms (uuid, host_id, name, state, vcpus, memory_mib, owner_id, tags, seen_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+        "INSERT INTO vms (uuid, host_id, name, state, vcpus, memory_mib, owner_id, tags, seen_at, ips)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
          ON CONFLICT (uuid) DO UPDATE SET host_id = ?2, name = ?3, state = ?4, vcpus = ?5, memory_mib = ?6,
-            owner_id = COALESCE(vms.owner_id, ?7), tags = ?8, seen_at = ?9",
+            owner_id = COALESCE(vms.owner_id, ?7), tags = ?8, seen_at = ?9, ips = ?10",
     )
     .bind(&f.uuid)
     .bind(host_id)
@@ -88,17 +90,9 @@ pub async fn upsert(conn: &mut SqliteConnection, host_id: i64, f: &Facts) -> sql
     .bind(owner)
     .bind(serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into()))
     .bind(super::now_ms())
+    .bind(serde_json::to_string(&f.ips).unwrap_or_else(|_| "[]".into()))
     .execute(conn)
     .await?;
-    Ok(())
-}
-
-pub async fn set_state(conn: &mut SqliteConnection, uuid: &str, state: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE vms SET state = ? WHERE uuid = ?")
-        .bind(state)
-        .bind(uuid)
-        .execute(conn)
-        .await?;
     Ok(())
 }
 
@@ -147,66 +141,11 @@ pub async fn counts_by_state(pool: &SqlitePool, host_id: i64) -> sqlx::Result<Ve
         .await
 }
 
-/// `only_owner`: restrict to one owner's VMs (a `user` sees nothing else).
-pub fn push_filters<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a VmQuery, only_owner: Option<i64>) {
-    qb.push(" WHERE 1 = 1");
-    if let Some(o) = only_owner {
-        qb.push(" AND v.owner_id = ").push_bind(o);
-    }
-    if let Some(s) = q.state.as_deref().filter(|s| !s.is_empty()) {
-        qb.push(" AND v.state = ").push_bind(s);
-    }
-    if let Some(h) = q.host {
-        qb.push(" AND v.host_id = ").push_bind(h);
-    }
-    match q.owner.as_deref() {
-        Some("none") => {
-            qb.push(" AND v.owner_id IS NULL");
-        }
-        Some(o) if !o.is_empty() => {
-            qb.push(" AND v.owner_id = ").push_bind(o.parse::<i64>().unwrap_or(-1));
-        }
-        _ => {}
-    }
-    if let Some(t) = q.tag.as_deref().filter(|s| !s.is_empty()) {
-        qb.push(" AND EXISTS (SELECT 1 FROM json_each(v.tags) WHERE json_each.value = ")
-            .push_bind(t)
-            .push(")");
-    }
-    if let Some(s) = q.q.as_deref().filter(|s| !s.is_empty()) {
-        let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        qb.push(" AND v.name LIKE ")
-            .push_bind(format!("%{escaped}%"))
-            .push(" ESCAPE '\\'");
-    }
-}
-
-pub async fn page(
-    pool: &SqlitePool,
-    q: &VmQuery,
-    only_owner: Option<i64>,
-    order_by: &str,
-    limit: i64,
-    offset: i64,
-) -> sqlx::Result<(i64, Vec<VmRow>)> {
-    let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM vms v");
-    push_filters(&mut qb, q, only_owner);
-    let total: i64 = qb.build_query_scalar().fetch_one(pool).await?;
-    let mut qb = QueryBuilder::new(SELECT);
-    push_filters(&mut qb, q, only_owner);
-    // `order_by` comes from a fixed list in the service, never from the request.
-    qb.push(format!(" ORDER BY {order_by}, v.name, v.uuid LIMIT "))
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
-    Ok((total, qb.build_query_as().fetch_all(pool).await?))
-}
-
-pub async fn uuids_of(pool: &SqlitePool, only_owner: Option<i64>) -> sqlx::Result<Vec<String>> {
-    let mut qb = QueryBuilder::new("SELECT uuid FROM vms v");
-    let q = VmQuery::default();
-    push_filters(&mut qb, &q, only_owner);
-    qb.build_query_scalar().fetch_all(pool).await
+/// Every indexed VM, ordered by name; for the snapshot that serves the list.
+pub async fn all(conn: &mut SqliteConnection) -> sqlx::Result<Vec<VmRow>> {
+    sqlx::query_as(&format!("{SELECT} ORDER BY v.name, v.uuid"))
+        .fetch_all(conn)
+        .await
 }
 
 pub async fn add_event(conn: &mut SqliteConnection, uuid: &str, kind: &str, detail: &str) -> sqlx::Result<()> {

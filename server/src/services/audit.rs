@@ -81,6 +81,15 @@ pub async fn record(
     Ok(())
 }
 
+/// Records the success of a change in its transaction, commits both, and marks the request audited.
+pub async fn commit(tx: crate::db::Tx, caller: &Caller, action: &str, target: &str, details: &Value) -> Result<()> {
+    let mut tx = tx;
+    record(&mut tx, caller, action, Some(target), Outcome::Ok, details).await?;
+    tx.commit().await?;
+    caller.slot.mark_written();
+    Ok(())
+}
+
 /// Writes a record on its own (for outcomes that change nothing else) and marks the request audited.
 pub async fn record_alone(
     state: &AppState,

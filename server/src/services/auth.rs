@@ -60,6 +60,7 @@ pub async fn login(state: &AppState, caller: &Caller, req: LoginRequest) -> Resu
         login_at: db::now_ms(),
         csrf: csrf.clone(),
         password_changed_at: user.password_changed_at,
+        touched_at: db::now_ms(),
     };
     session.insert(AUTH_KEY, &auth).await.map_err(session_err)?;
     let target = format!("user:{}", user.id);

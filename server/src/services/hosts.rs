@@ -132,18 +132,8 @@ pub async fn create(state: &AppState, caller: &Caller, req: CreateHost) -> Resul
         .map_err(|what| Error::Duplicate { what })?;
     let target = format!("host:{id}");
     let details = json!({ "name": name, "uri": req.uri });
-    audit::record(
-        &mut tx,
-        caller,
-        "host.create",
-        Some(&target),
-        audit::Outcome::Ok,
-        &details,
-    )
-    .await?;
     let h = db::hosts::by_id(&mut tx, id).await?.ok_or(Error::NotFound("host"))?;
-    tx.commit().await?;
-    caller.slot.mark_written();
+    audit::commit(tx, caller, "host.create", &target, &details).await?;
     state.virt.add(id, &h.uri);
     Ok(to_api(state, &h))
 }
@@ -173,17 +163,7 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, req: UpdateHost)
         .await?
         .map_err(|what| Error::Duplicate { what })?;
     let target = format!("host:{id}");
-    audit::record(
-        &mut tx,
-        caller,
-        "host.update",
-        Some(&target),
-        audit::Outcome::Ok,
-        &json!(req),
-    )
-    .await?;
-    tx.commit().await?;
-    caller.slot.mark_written();
+    audit::commit(tx, caller, "host.update", &target, &json!(req)).await?;
     if uri_changed {
         state.virt.add(id, &h.uri);
     }
@@ -200,17 +180,14 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     }
     db::hosts::delete(&mut tx, id).await?;
     let target = format!("host:{id}");
-    audit::record(
-        &mut tx,
+    audit::commit(
+        tx,
         caller,
         "host.delete",
-        Some(&target),
-        audit::Outcome::Ok,
+        &target,
         &json!({ "name": h.name, "uri": h.uri }),
     )
     .await?;
-    tx.commit().await?;
-    caller.slot.mark_written();
     state.virt.remove(id);
     Ok(())
 }

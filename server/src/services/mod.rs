@@ -8,4 +8,5 @@ pub mod quota;
 pub mod tokens;
 pub mod users;
 pub mod validate;
+pub mod vm_list;
 pub mod vms;

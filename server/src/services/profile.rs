@@ -31,18 +31,8 @@ pub async fn update(state: &AppState, caller: &Caller, req: UpdateProfile) -> Re
     )
     .await?;
     let target = format!("user:{}", p.id);
-    audit::record(
-        &mut tx,
-        caller,
-        "profile.update",
-        Some(&target),
-        audit::Outcome::Ok,
-        &json!(req),
-    )
-    .await?;
     let user = db::users::by_id(&mut tx, p.id).await?.ok_or(Error::NotFound("user"))?;
-    tx.commit().await?;
-    caller.slot.mark_written();
+    audit::commit(tx, caller, "profile.update", &target, &json!(req)).await?;
     Ok(user.to_api())
 }
 
@@ -62,18 +52,8 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePassw
     let mut tx = db::begin_write(&state.db).await?;
     db::users::set_password(&mut tx, p.id, &hash).await?;
     let target = format!("user:{}", p.id);
-    audit::record(
-        &mut tx,
-        caller,
-        "profile.password",
-        Some(&target),
-        audit::Outcome::Ok,
-        &json!({}),
-    )
-    .await?;
     let changed_at = db::users::by_id(&mut tx, p.id).await?.map(|u| u.password_changed_at);
-    tx.commit().await?;
-    caller.slot.mark_written();
+    audit::commit(tx, caller, "profile.password", &target, &json!({})).await?;
     // Other sessions end with the old password; this one carries on.
     if let (Some(session), Some(at)) = (&caller.session, changed_at) {
         if let Ok(Some(mut auth)) = session.get::<SessionAuth>(AUTH_KEY).await {
@@ -111,18 +91,8 @@ pub async fn set_avatar(state: &AppState, caller: &Caller, bytes: &[u8]) -> Resu
     db::users::set_avatar(&mut tx, p.id, bytes, mime).await?;
     let target = format!("user:{}", p.id);
     let details = json!({ "type": mime, "bytes": bytes.len() });
-    audit::record(
-        &mut tx,
-        caller,
-        "profile.avatar",
-        Some(&target),
-        audit::Outcome::Ok,
-        &details,
-    )
-    .await?;
     let user = db::users::by_id(&mut tx, p.id).await?.ok_or(Error::NotFound("user"))?;
-    tx.commit().await?;
-    caller.slot.mark_written();
+    audit::commit(tx, caller, "profile.avatar", &target, &details).await?;
     Ok(user.to_api())
 }
 

@@ -51,19 +51,9 @@ pub async fn set_limits(state: &AppState, caller: &Caller, user_id: i64, limits:
     }
     db::quotas::set_limits(&mut tx, user_id, &limits).await?;
     let target = format!("user:{user_id}");
-    audit::record(
-        &mut tx,
-        caller,
-        "user.quota",
-        Some(&target),
-        audit::Outcome::Ok,
-        &json!(limits),
-    )
-    .await?;
     let user = db::users::by_id(&mut tx, user_id)
         .await?
         .ok_or(Error::NotFound("user"))?;
-    tx.commit().await?;
-    caller.slot.mark_written();
+    audit::commit(tx, caller, "user.quota", &target, &json!(limits)).await?;
     Ok(user.to_api().quota)
 }

@@ -36,18 +36,8 @@ pub async fn create(state: &AppState, caller: &Caller, req: CreateToken) -> Resu
     .await?;
     let target = format!("token:{id}");
     let details = json!({ "name": req.name.trim(), "prefix": prefix });
-    audit::record(
-        &mut tx,
-        caller,
-        "token.create",
-        Some(&target),
-        audit::Outcome::Ok,
-        &details,
-    )
-    .await?;
     let row = db::tokens::by_id(&mut tx, id).await?.ok_or(Error::NotFound("token"))?;
-    tx.commit().await?;
-    caller.slot.mark_written();
+    audit::commit(tx, caller, "token.create", &target, &details).await?;
     Ok(CreatedToken {
         token: row.to_api(),
         secret,
@@ -66,16 +56,6 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     db::tokens::delete(&mut tx, id).await?;
     let target = format!("token:{id}");
     let details = json!({ "name": row.name, "owner": row.user_id });
-    audit::record(
-        &mut tx,
-        caller,
-        "token.delete",
-        Some(&target),
-        audit::Outcome::Ok,
-        &details,
-    )
-    .await?;
-    tx.commit().await?;
-    caller.slot.mark_written();
+    audit::commit(tx, caller, "token.delete", &target, &details).await?;
     Ok(())
 }

@@ -68,18 +68,8 @@ async fn insert_user(
     db::quotas::set_limits(&mut tx, id, quota).await?;
     let target = format!("user:{id}");
     let details = json!({ "username": req.username, "role": req.role, "quota": quota });
-    audit::record(
-        &mut tx,
-        caller,
-        "user.create",
-        Some(&target),
-        audit::Outcome::Ok,
-        &details,
-    )
-    .await?;
     let user = db::users::by_id(&mut tx, id).await?.ok_or(Error::NotFound("user"))?;
-    tx.commit().await?;
-    caller.slot.mark_written();
+    audit::commit(tx, caller, "user.create", &target, &details).await?;
     Ok(user.to_api())
 }
 
@@ -155,18 +145,8 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, req: UpdateUser)
         details["password_reset"] = json!(true);
     }
     let target = format!("user:{id}");
-    audit::record(
-        &mut tx,
-        caller,
-        "user.update",
-        Some(&target),
-        audit::Outcome::Ok,
-        &details,
-    )
-    .await?;
     let user = db::users::by_id(&mut tx, id).await?.ok_or(Error::NotFound("user"))?;
-    tx.commit().await?;
-    caller.slot.mark_written();
+    audit::commit(tx, caller, "user.update", &target, &details).await?;
     Ok(user.to_api())
 }
 
@@ -184,17 +164,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     db::users::delete(&mut tx, id).await?;
     let target = format!("user:{id}");
     let details = json!({ "username": cur.username, "role": cur.role() });
-    audit::record(
-        &mut tx,
-        caller,
-        "user.delete",
-        Some(&target),
-        audit::Outcome::Ok,
-        &details,
-    )
-    .await?;
-    tx.commit().await?;
-    caller.slot.mark_written();
+    audit::commit(tx, caller, "user.delete", &target, &details).await?;
     Ok(())
 }
 

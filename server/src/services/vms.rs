@@ -9,37 +9,18 @@ use app::api::{BatchItem, BatchRequest, Role, UpdateVm, Vm, VmDetail, VmDisk, Vm
 use serde_json::json;
 use virt::sys;
 
-const SORTS: [(&str, &str); 6] = [
-    ("name", "v.name"),
-    ("state", "v.state"),
-    ("host", "h.name"),
-    ("owner", "u.username"),
-    ("vcpus", "v.vcpus"),
-    ("memory", "v.memory_mib"),
-];
-
 pub async fn list(state: &AppState, caller: &Caller, q: &VmQuery) -> Result<VmPage> {
     let p = caller.require()?;
     let only_owner = (p.role == Role::User).then_some(p.id);
-    let sort = q.sort.as_deref().unwrap_or("name");
-    let (desc, key) = match sort.strip_prefix('-') {
-        Some(k) => (true, k),
-        None => (false, sort),
-    };
-    let col = SORTS
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, c)| *c)
-        .ok_or(Error::invalid("sort", "unknown_value"))?;
-    let order = format!("{col} {}", if desc { "DESC" } else { "ASC" });
     let per_page = q.per_page.unwrap_or(50);
     if !(1..=1000).contains(&per_page) {
         return Err(Error::invalid("per_page", "out_of_range"));
     }
     let page = q.page.unwrap_or(1).max(1);
-    let (total, rows) = db::vms::page(&state.db, q, only_owner, &order, per_page, (page - 1) * per_page).await?;
+    let rows = state.vm_list.rows().await?;
+    let (total, items) = super::vm_list::select(&rows, q, only_owner, page, per_page)?;
     Ok(VmPage {
-        items: rows.iter().map(VmRow::to_api).collect(),
+        items: items.iter().map(VmRow::to_api).collect(),
         total,
         page,
         per_page,
@@ -257,13 +238,20 @@ fn validate(u: &UpdateVm) -> Result<()> {
     Ok(())
 }
 
-/// What a VM counts against its owner's quota: its maximum vCPUs and memory.
-fn counted(max_vcpus: i64, max_memory_mib: i64) -> Usage {
+/// What a VM counts against its owner's quota: itself, its maximum vCPUs and memory, and the capacity of
+/// its disk volumes (rounded up to whole GiB).
+fn counted(d: &VmDetail, max_vcpus: i64, max_memory_mib: i64) -> Usage {
+    let bytes: u64 = d
+        .disks
+        .iter()
+        .filter(|k| k.device == "disk")
+        .filter_map(|k| k.capacity_bytes)
+        .sum();
     Usage {
         vms: 1,
         vcpus: max_vcpus,
         memory_mib: max_memory_mib,
-        disk_gib: 0,
+        disk_gib: bytes.div_ceil(1 << 30) as i64,
     }
 }
 
@@ -290,7 +278,7 @@ pub async fn update(state: &AppState, caller: &Caller, uuid: &str, u: UpdateVm) 
     let new_max_mem = u
         .max_memory_mib
         .unwrap_or(current.max_memory_mib.max(u.memory_mib.unwrap_or(0)));
-    let want = counted(new_max_vcpus, new_max_mem);
+    let want = counted(&current, new_max_vcpus, new_max_mem);
     let had = Usage {
         vms: 1,
         vcpus: vm.q_vcpus,
@@ -334,22 +322,12 @@ pub async fn update(state: &AppState, caller: &Caller, uuid: &str, u: UpdateVm) 
     };
     db::vms::upsert(&mut tx, vm.host_id, &facts).await?;
     let counted_now = if new_owner.is_some() {
-        (want.vcpus, want.memory_mib, 0)
+        (want.vcpus, want.memory_mib, want.disk_gib)
     } else {
         (0, 0, 0)
     };
     db::vms::set_owner(&mut tx, uuid, new_owner.as_ref().map(|o| o.0), counted_now).await?;
-    audit::record(
-        &mut tx,
-        caller,
-        "vm.update",
-        Some(&format!("vm:{uuid}")),
-        audit::Outcome::Ok,
-        &json!(u),
-    )
-    .await?;
-    tx.commit().await?;
-    caller.slot.mark_written();
+    audit::commit(tx, caller, "vm.update", &format!("vm:{uuid}"), &json!(u)).await?;
     let fresh = row(state, uuid).await?;
     if let Ok(d) = detail(state, &fresh).await {
         let _ = state.events.send(app::api::StreamEvent::Vm {

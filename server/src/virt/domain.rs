@@ -27,14 +27,24 @@ pub fn facts(dom: &Domain) -> Result<Facts, virt::error::Error> {
         Ok(m) => xml::parse_metadata(&m),
         Err(_) => (None, Vec::new()),
     };
+    let state = state_name(info.state);
+    // Addresses are known only for running guests on libvirt networks (their DHCP leases).
+    let ips = if state == "running" {
+        dom.interface_addresses(sys::VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0)
+            .map(|ifs| ifs.into_iter().flat_map(|i| i.addrs).map(|a| a.addr).collect())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     Ok(Facts {
         uuid: dom.uuid_string()?,
         name: dom.name()?,
-        state: state_name(info.state).to_string(),
+        state: state.to_string(),
         vcpus: i64::from(info.nr_virt_cpu),
         memory_mib: (info.max_mem / 1024) as i64,
         owner_id,
         tags,
+        ips,
     })
 }
 

@@ -98,7 +98,7 @@ impl TestServer {
     /// Waits until the VM is in the index (libvirt's event or a sync put it there) and returns it.
     pub async fn wait_vm(&self, admin: &Client, uuid: &str, state: Option<&str>) -> Value {
         guest::eventually(30, &format!("vm {uuid} in state {state:?}"), || async {
-            let (s, v) = admin.get(&format!("/api/v1/vms?q=&per_page=1000")).await;
+            let (s, v) = admin.get("/api/v1/vms?per_page=1000").await;
             assert_eq!(s, StatusCode::OK, "{v}");
             v["items"]
                 .as_array()

@@ -1,6 +1,6 @@
 //! Audit records with filters in the address (so a filtered view can be bookmarked), paging and CSV export.
 use crate::api::{client, AuditEntry, AuditQuery};
-use crate::components::widgets::{fmt_time, PageError};
+use crate::components::widgets::{fmt_time, PageError, Pager};
 use crate::i18n::use_i18n;
 use crate::t;
 use leptos::prelude::*;
@@ -57,22 +57,16 @@ pub fn AuditList() -> impl IntoView {
             {move || Suspend::new(async move {
                 match page.await {
                     Ok(p) => {
-                        let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
                         let q = query.get_untracked();
                         let link = move |n: i64| {
                             let mut q = q.clone();
                             q.page = Some(n);
                             q.per_page = None;
-                            client::audit_csv_url(&q).replacen("/api/v1/audit.csv", "/audit", 1)
+                            format!("/audit{}", client::query_string(&q))
                         };
-                        let (prev, next) = (link(p.page - 1), link(p.page + 1));
                         view! {
                             <AuditTable items=p.items/>
-                            <div class="pager" data-testid="pager">
-                                {(p.page > 1).then(|| view! { <a class="btn" href=prev data-testid="page-prev">{t!(i18n, "page-prev")}</a> })}
-                                <span>{t!(i18n, "page-of", page = p.page, pages = pages, total = p.total)}</span>
-                                {(p.page < pages).then(|| view! { <a class="btn" href=next data-testid="page-next">{t!(i18n, "page-next")}</a> })}
-                            </div>
+                            <Pager page=p.page per_page=p.per_page total=p.total link/>
                         }.into_any()
                     }
                     Err(e) => view! { <PageError error=e/> }.into_any(),

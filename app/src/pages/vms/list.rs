@@ -3,7 +3,7 @@
 use super::actions::{action_label, actions_for, run_action, StateBadge};
 use crate::api::{client, ApiError, BatchItem, BatchRequest, StreamEvent, Vm, VmQuery};
 use crate::components::live::use_live_events;
-use crate::components::widgets::{ErrorBox, PageError};
+use crate::components::widgets::{ErrorBox, PageError, Pager};
 use crate::i18n::use_i18n;
 use crate::t;
 use leptos::prelude::*;
@@ -31,24 +31,7 @@ fn query_from_url() -> Memo<VmQuery> {
 fn link(q: &VmQuery) -> String {
     let mut q = q.clone();
     q.per_page = None;
-    let mut parts = Vec::new();
-    let mut push = |k: &str, v: Option<String>| {
-        if let Some(v) = v.filter(|v| !v.is_empty()) {
-            parts.push(format!("{k}={}", client::encode(&v)));
-        }
-    };
-    push("state", q.state);
-    push("host", q.host.map(|h| h.to_string()));
-    push("owner", q.owner);
-    push("tag", q.tag);
-    push("q", q.q);
-    push("sort", q.sort);
-    push("page", q.page.map(|p| p.to_string()));
-    if parts.is_empty() {
-        "/vms".into()
-    } else {
-        format!("/vms?{}", parts.join("&"))
-    }
+    format!("/vms{}", client::query_string(&q))
 }
 
 #[component]
@@ -79,17 +62,14 @@ pub fn VmList() -> impl IntoView {
             {move || Suspend::new(async move {
                 match page.await {
                     Ok(p) => {
-                        let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
                         let q = query.get_untracked();
-                        let at = |n: i64| { let mut q = q.clone(); q.page = Some(n); link(&q) };
-                        let (prev, next, cur) = (at(p.page - 1), at(p.page + 1), p.page);
+                        let at = {
+                            let q = q.clone();
+                            move |n: i64| { let mut q = q.clone(); q.page = Some(n); link(&q) }
+                        };
                         view! {
-                            <VmTable initial=p.items query=q.clone()/>
-                            <div class="pager">
-                                {(cur > 1).then(|| view! { <a class="btn" href=prev>{t!(i18n, "page-prev")}</a> })}
-                                <span>{t!(i18n, "page-of", page = cur, pages = pages, total = p.total)}</span>
-                                {(cur < pages).then(|| view! { <a class="btn" href=next>{t!(i18n, "page-next")}</a> })}
-                            </div>
+                            <VmTable initial=p.items query=q/>
+                            <Pager page=p.page per_page=p.per_page total=p.total link=at/>
                         }.into_any()
                     }
                     Err(e) => view! { <PageError error=e/> }.into_any(),
