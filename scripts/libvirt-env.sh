@@ -28,7 +28,8 @@ install_packages() {
   command -v virsh >/dev/null || need+=(libvirt-clients)
   [[ -f /usr/include/libvirt/libvirt.h ]] || need+=(libvirt-dev)
   command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-  [[ -x /bin/busybox ]] && busybox --list 2>/dev/null | grep -qx acpid || need+=(busybox-static)
+  # (No `| grep -q` here: with pipefail, grep quitting early fails the pipeline.)
+  [[ -x /bin/busybox && "$(busybox --list 2>/dev/null)" == *acpid* ]] || need+=(busybox-static)
   command -v ip >/dev/null || need+=(iproute2)
   command -v pkg-config >/dev/null || need+=(pkg-config)
   command -v dnsmasq >/dev/null || [[ -x /usr/sbin/dnsmasq ]] || need+=(dnsmasq-base)
@@ -87,7 +88,7 @@ ensure_pool() {
     mkdir -p /var/lib/libvirt/images/hangar-test
     $v pool-define-as hangar-test dir --target /var/lib/libvirt/images/hangar-test >/dev/null
   fi
-  $v pool-info hangar-test | grep -q running || $v pool-start hangar-test >/dev/null
+  [[ "$($v pool-info hangar-test)" == *running* ]] || $v pool-start hangar-test >/dev/null
 }
 
 build_guest() {
@@ -148,7 +149,7 @@ RC
 host2_pid() { cat "$H2/run/virtlogd.pid" 2>/dev/null; }
 
 start_host2() {
-  if ! ip netns list | grep -qw host2; then
+  if [[ ! -e /run/netns/host2 ]]; then
     ip netns add host2
     ip link add veth-h1 type veth peer name veth-h2
     ip link set veth-h2 netns host2

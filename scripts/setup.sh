@@ -15,7 +15,7 @@ if ! command -v cargo >/dev/null; then
 fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+if [[ "$(rustup target list --installed)" != *wasm32-unknown-unknown* ]]; then
   log "adding the wasm32 target"
   rustup target add wasm32-unknown-unknown
 fi
