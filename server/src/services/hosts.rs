@@ -113,17 +113,13 @@ pub async fn create(state: &AppState, caller: &Caller, req: CreateHost) -> Resul
     validate_name(name)?;
     validate_uri(&req.uri)?;
     validate_description(&req.description)?;
-    if db::hosts::list(&state.db)
-        .await?
-        .iter()
-        .any(|h| h.uri == req.uri || h.name.eq_ignore_ascii_case(name))
-    {
-        let what = if db::hosts::list(&state.db).await?.iter().any(|h| h.uri == req.uri) {
-            "uri"
-        } else {
-            "name"
-        };
-        return Err(Error::Duplicate { what });
+    // Checked before the probe so a duplicate is refused at once; the insert checks again.
+    let existing = db::hosts::list(&state.db).await?;
+    if existing.iter().any(|h| h.uri == req.uri) {
+        return Err(Error::Duplicate { what: "uri" });
+    }
+    if existing.iter().any(|h| h.name.eq_ignore_ascii_case(name)) {
+        return Err(Error::Duplicate { what: "name" });
     }
     virt::probe(&req.uri, Duration::from_secs(15)).await?;
     let mut tx = db::begin_write(&state.db).await?;
