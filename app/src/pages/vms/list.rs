@@ -39,6 +39,8 @@ pub fn VmList() -> impl IntoView {
     let i18n = use_i18n();
     let query = query_from_url();
     let page = Resource::new(move || query.get(), client::list_vms);
+    // Users may not list hosts: for them the host filter is simply absent.
+    let hosts = Resource::new(|| (), |_| client::list_hosts());
     let v = move |f: fn(&VmQuery) -> Option<String>| move || f(&query.get()).unwrap_or_default();
     let state = move || query.get().state.unwrap_or_default();
     view! {
@@ -53,6 +55,21 @@ pub fn VmList() -> impl IntoView {
                     }).collect_view()}
                 </select>
             </label>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let selected = query.get_untracked().host;
+                    hosts.await.ok().map(|list| view! {
+                        <label>{t!(i18n, "vms-host")}
+                            <select name="host" data-testid="vm-filter-host">
+                                <option value="" selected=selected.is_none()>{t!(i18n, "audit-any")}</option>
+                                {list.into_iter().map(|h| view! {
+                                    <option value=h.id.to_string() selected=selected == Some(h.id)>{h.name}</option>
+                                }).collect_view()}
+                            </select>
+                        </label>
+                    })
+                })}
+            </Suspense>
             <label>{t!(i18n, "vms-tag")}<input name="tag" prop:value=v(|q| q.tag.clone())/></label>
             <label>{t!(i18n, "vms-owner")}<input name="owner" placeholder="id / none" prop:value=v(|q| q.owner.clone())/></label>
             <input type="hidden" name="sort" prop:value=v(|q| q.sort.clone())/>
