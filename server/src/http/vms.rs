@@ -44,7 +44,7 @@ pub async fn update(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateVm>,
 ) -> Result<Json<VmDetail>> {
-    Ok(Json(services::vms::update(&state, &caller, &id, req).await?))
+    Ok(Json(services::vm_edit::update(&state, &caller, &id, req).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -64,7 +64,7 @@ pub async fn delete(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<DeleteQuery>,
 ) -> Result<StatusCode> {
-    services::vms::delete(&state, &caller, &id, q.disks).await?;
+    services::vm_actions::delete(&state, &caller, &id, q.disks).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -85,7 +85,7 @@ pub async fn action(
     caller: Caller,
     ApiPath((id, action)): ApiPath<(String, String)>,
 ) -> Result<Json<Vm>> {
-    Ok(Json(services::vms::action(&state, &caller, &id, &action).await?))
+    Ok(Json(services::vm_actions::action(&state, &caller, &id, &action).await?))
 }
 
 /// One action on many VMs, with a result for each.
@@ -96,5 +96,5 @@ pub async fn batch(
     caller: Caller,
     ApiJson(req): ApiJson<BatchRequest>,
 ) -> Result<Json<Vec<BatchItem>>> {
-    Ok(Json(services::vms::batch(&state, &caller, req).await?))
+    Ok(Json(services::vm_actions::batch(&state, &caller, req).await?))
 }

@@ -8,5 +8,7 @@ pub mod quota;
 pub mod tokens;
 pub mod users;
 pub mod validate;
+pub mod vm_actions;
+pub mod vm_edit;
 pub mod vm_list;
 pub mod vms;
