@@ -136,15 +136,12 @@ pub async fn update(state: &AppState, caller: &Caller, uuid: &str, u: UpdateVm) 
     };
     db::vms::set_owner(&mut tx, uuid, new_owner.as_ref().map(|o| o.0), counted_now).await?;
     audit::commit(tx, caller, "vm.update", &format!("vm:{uuid}"), &json!(u)).await?;
-    let fresh = row(state, uuid).await?;
-    if let Ok(d) = detail(state, &fresh).await {
-        let _ = state.events.send(app::api::StreamEvent::Vm {
-            vm: d.vm.clone(),
-            event: "updated".into(),
-        });
-        return Ok(d);
-    }
-    detail(state, &fresh).await
+    let d = detail(state, &row(state, uuid).await?).await?;
+    let _ = state.events.send(app::api::StreamEvent::Vm {
+        vm: d.vm.clone(),
+        event: "updated".into(),
+    });
+    Ok(d)
 }
 
 /// The libvirt side of an edit (blocking).
