@@ -46,15 +46,19 @@ async fn local_guest_full_lifecycle() {
     g.wait_ready(2).await;
     act(&admin, &g.uuid, "shutdown").await;
     srv.wait_vm(&admin, &g.uuid, Some("shutoff")).await;
-    let (_, d) = admin.get(&format!("/api/v1/vms/{}", g.uuid)).await;
-    let kinds: Vec<&str> = d["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
-    for k in ["vm.start", "started", "suspended", "resumed", "vm.shutdown", "stopped"] {
-        assert!(kinds.contains(&k), "history lacks {k}: {kinds:?}");
+    // The index can read "shutoff" while libvirt's last events are still on their way: wait for them.
+    let kinds: Vec<String> = eventually(10, "the stopped event in the history", || async {
+        let (_, d) = admin.get(&format!("/api/v1/vms/{}", g.uuid)).await;
+        let events = d["events"].as_array()?;
+        let kinds: Vec<String> = events
+            .iter()
+            .filter_map(|e| e["kind"].as_str().map(String::from))
+            .collect();
+        kinds.iter().any(|k| k == "stopped").then_some(kinds)
+    })
+    .await;
+    for k in ["vm.start", "started", "suspended", "resumed", "vm.shutdown", "shutdown"] {
+        assert!(kinds.iter().any(|x| x == k), "history lacks {k}: {kinds:?}");
     }
 
     let (s, _) = admin
