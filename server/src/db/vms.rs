@@ -121,17 +121,12 @@ pub async fn delete(conn: &mut SqliteConnection, uuid: &str) -> sqlx::Result<()>
     Ok(())
 }
 
-/// Rows of `host_id` whose uuid is not in `present`: domains that no longer exist.
-pub async fn missing(conn: &mut SqliteConnection, host_id: i64, present: &[String]) -> sqlx::Result<Vec<VmRow>> {
-    let rows: Vec<VmRow> = sqlx::query_as(&format!("{SELECT} WHERE v.host_id = ?"))
+/// Every row of one host.
+pub async fn of_host(conn: &mut SqliteConnection, host_id: i64) -> sqlx::Result<Vec<VmRow>> {
+    sqlx::query_as(&format!("{SELECT} WHERE v.host_id = ?"))
         .bind(host_id)
         .fetch_all(conn)
-        .await?;
-    let present: std::collections::HashSet<&str> = present.iter().map(String::as_str).collect();
-    Ok(rows
-        .into_iter()
-        .filter(|r| !present.contains(r.uuid.as_str()))
-        .collect())
+        .await
 }
 
 pub async fn counts_by_state(pool: &SqlitePool, host_id: i64) -> sqlx::Result<Vec<(String, i64)>> {

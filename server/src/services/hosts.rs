@@ -2,7 +2,7 @@
 use crate::auth::{authorize, Action, Caller, Resource};
 use crate::db::{self, hosts::HostRow};
 use crate::error::{Error, Result};
-use crate::services::{audit, inventory};
+use crate::services::{audit, inventory, validate};
 use crate::state::AppState;
 use crate::virt;
 use app::api::{CreateHost, Host, HostDetail, NodeFacts, UpdateHost};
@@ -46,13 +46,6 @@ fn validate_name(name: &str) -> Result<()> {
     }
     if name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(Error::invalid("name", "bad_format"));
-    }
-    Ok(())
-}
-
-fn validate_description(d: &str) -> Result<()> {
-    if d.chars().count() > 1000 || d.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(Error::invalid("description", "bad_format"));
     }
     Ok(())
 }
@@ -112,7 +105,7 @@ pub async fn create(state: &AppState, caller: &Caller, req: CreateHost) -> Resul
     let name = req.name.trim();
     validate_name(name)?;
     validate_uri(&req.uri)?;
-    validate_description(&req.description)?;
+    validate::description(&req.description)?;
     // Checked before the probe so a duplicate is refused at once; the insert checks again.
     let existing = db::hosts::list(&state.db).await?;
     if existing.iter().any(|h| h.uri == req.uri) {
@@ -142,7 +135,7 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, req: UpdateHost)
         h.name = n.trim().to_string();
     }
     if let Some(d) = &req.description {
-        validate_description(d)?;
+        validate::description(d)?;
         h.description = d.clone();
     }
     if let Some(m) = req.maintenance {
@@ -171,7 +164,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     authorize(caller.require()?, Action::HostManage, Resource::System)?;
     let h = row(state, id).await?;
     let mut tx = db::begin_write(&state.db).await?;
-    for vm in db::vms::missing(&mut tx, id, &[]).await? {
+    for vm in db::vms::of_host(&mut tx, id).await? {
         inventory::forget(&mut tx, &vm).await?;
     }
     db::hosts::delete(&mut tx, id).await?;

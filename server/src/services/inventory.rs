@@ -80,16 +80,16 @@ pub async fn sync_host(state: &AppState, host_id: i64) -> Result<()> {
     let name = host_name(state, host_id).await?;
     let all = state.virt.call(host_id, &name, domain::all).await?;
     let mut tx = db::begin_write(&state.db).await?;
-    let before: std::collections::HashMap<String, VmRow> = db::vms::missing(&mut tx, host_id, &[])
+    let before: std::collections::HashMap<String, VmRow> = db::vms::of_host(&mut tx, host_id)
         .await?
         .into_iter()
         .map(|r| (r.uuid.clone(), r))
         .collect();
-    let present: Vec<String> = all.iter().map(|f| f.uuid.clone()).collect();
     for f in &all {
         db::vms::upsert(&mut tx, host_id, f).await?;
     }
-    let gone = db::vms::missing(&mut tx, host_id, &present).await?;
+    let present: std::collections::HashSet<&str> = all.iter().map(|f| f.uuid.as_str()).collect();
+    let gone: Vec<&VmRow> = before.values().filter(|r| !present.contains(r.uuid.as_str())).collect();
     for vm in &gone {
         forget(&mut tx, vm).await?;
     }
@@ -113,7 +113,7 @@ pub async fn sync_host(state: &AppState, host_id: i64) -> Result<()> {
     }
     for vm in gone {
         let _ = state.events.send(StreamEvent::VmRemoved {
-            id: vm.uuid,
+            id: vm.uuid.clone(),
             host_id,
             owner_id: vm.owner_id,
         });

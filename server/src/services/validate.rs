@@ -37,6 +37,14 @@ pub fn email(s: &str) -> Result<()> {
     Ok(())
 }
 
+/// Free text for hosts and VMs: up to 1,000 characters, line breaks allowed, no other control characters.
+pub fn description(d: &str) -> Result<()> {
+    if d.chars().count() > 1000 || d.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(Error::invalid("description", "bad_format"));
+    }
+    Ok(())
+}
+
 pub fn token_name(s: &str) -> Result<()> {
     if s.trim().is_empty() {
         return Err(Error::invalid("name", "empty"));

@@ -3,7 +3,7 @@ use super::vms::{detail, row, visible};
 use crate::auth::{authorize, Action, Caller, Resource};
 use crate::db::{self, quotas::Usage};
 use crate::error::{Error, Result};
-use crate::services::{audit, quota};
+use crate::services::{audit, quota, validate};
 use crate::state::AppState;
 use crate::virt::domain;
 use app::api::{UpdateVm, VmDetail};
@@ -20,9 +20,7 @@ fn validate(u: &UpdateVm) -> Result<()> {
         }
     }
     if let Some(d) = &u.description {
-        if d.chars().count() > 1000 || d.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(Error::invalid("description", "bad_format"));
-        }
+        validate::description(d)?;
     }
     if let Some(tags) = &u.tags {
         if tags.len() > 20
