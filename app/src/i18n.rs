@@ -114,6 +114,11 @@ pub fn error_text(lang: Lang, e: &crate::api::ApiError) -> String {
     }
     let detail = |k: &str| match e.details.get(k) {
         Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))
+            .collect::<Vec<_>>()
+            .join(", "),
         Some(v) => v.to_string(),
         None => String::new(),
     };
@@ -127,18 +132,19 @@ pub fn error_text(lang: Lang, e: &crate::api::ApiError) -> String {
         "used",
         "requested",
         "resource",
+        "host",
+        "state",
+        "applied",
     ]
     .into_iter()
     .map(|k| (k, detail(k)))
     .collect();
-    args.push((
-        "message",
-        if e.code == "internal" {
-            e.message.clone()
-        } else {
-            String::new()
-        },
-    ));
+    // The reference of a server-side failure, so an admin can find its log line.
+    let message = match e.details.get("reference").and_then(|r| r.as_str()) {
+        Some(r) => lookup_args(lang, "error-reference", &[("reference", r.to_string())]),
+        None => String::new(),
+    };
+    args.push(("message", message));
     lookup_args(lang, &key, &args)
 }
 

@@ -35,6 +35,7 @@ pub struct Config {
     pub password_min_length: usize,
     pub avatar_max_bytes: usize,
     pub login_throttle: ThrottleConfig,
+    pub http: HttpLimits,
     pub default_quota: DefaultQuota,
     /// The host registered at first start: `auto` (the local daemon, else libvirt's demo driver),
     /// `none`, or a libvirt URI.
@@ -49,6 +50,27 @@ pub struct ThrottleConfig {
     /// Failed logins per source address within `window_seconds` before further attempts get `429`.
     pub per_address: u32,
     pub window_seconds: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpLimits {
+    /// Seconds a client has to send a request's headers; also how long a quiet keep-alive connection stays.
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a connection may pass with nothing sent either way (event streams send a keep-alive every 15 s).
+    pub idle_timeout_seconds: u64,
+    /// Connections open at once; more wait until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_seconds: 15,
+            idle_timeout_seconds: 60,
+            max_connections: 1024,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -74,6 +96,7 @@ impl Default for Config {
             password_min_length: 10,
             avatar_max_bytes: 512 * 1024,
             login_throttle: ThrottleConfig::default(),
+            http: HttpLimits::default(),
             default_quota: DefaultQuota::default(),
             bootstrap_host: "auto".into(),
         }
@@ -148,6 +171,15 @@ impl Config {
         if let Some(v) = get("HANGAR_BOOTSTRAP_HOST") {
             self.bootstrap_host = v;
         }
+        if let Some(v) = get("HANGAR_HTTP_HEADER_READ_TIMEOUT_SECONDS") {
+            self.http.header_read_timeout_seconds = parse("HANGAR_HTTP_HEADER_READ_TIMEOUT_SECONDS", &v)?;
+        }
+        if let Some(v) = get("HANGAR_HTTP_IDLE_TIMEOUT_SECONDS") {
+            self.http.idle_timeout_seconds = parse("HANGAR_HTTP_IDLE_TIMEOUT_SECONDS", &v)?;
+        }
+        if let Some(v) = get("HANGAR_HTTP_MAX_CONNECTIONS") {
+            self.http.max_connections = parse("HANGAR_HTTP_MAX_CONNECTIONS", &v)?;
+        }
         if let Some(v) = get("HANGAR_SESSION_IDLE_MINUTES") {
             self.session_idle_minutes = parse("HANGAR_SESSION_IDLE_MINUTES", &v)?;
         }
@@ -163,6 +195,12 @@ impl Config {
         }
         if self.session_idle_minutes < 1 || self.session_absolute_hours < 1 {
             bail!("session lifetimes must be positive");
+        }
+        if self.http.header_read_timeout_seconds < 1
+            || self.http.idle_timeout_seconds < 1
+            || self.http.max_connections < 1
+        {
+            bail!("http timeouts and max_connections must be positive");
         }
         if let Some(p) = &self.admin_password {
             if p.0.chars().count() < self.password_min_length {

@@ -51,6 +51,10 @@ pub enum Error {
     InvalidImage,
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("this method is not allowed here")]
+    MethodNotAllowed,
+    #[error("the address (URL) is too long")]
+    UriTooLong,
     #[error("malformed JSON: {0}")]
     MalformedJson(String),
     #[error("expected Content-Type: application/json")]
@@ -75,6 +79,10 @@ pub enum Error {
     Hypervisor(String),
     #[error("{what} already exists")]
     Duplicate { what: &'static str },
+    #[error("only part of the change was made ({}): {cause}", applied.join(", "))]
+    PartiallyApplied { applied: Vec<String>, cause: Box<Error> },
+    #[error("the server is busy; try again in {retry_after} s")]
+    Busy { retry_after: u64 },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -120,6 +128,10 @@ impl Error {
             Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
             Hypervisor(_) => StatusCode::BAD_GATEWAY,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            UriTooLong => StatusCode::URI_TOO_LONG,
+            PartiallyApplied { cause, .. } => cause.status(),
+            Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -145,6 +157,8 @@ impl Error {
             QuotaExceeded { .. } => "quota_exceeded",
             InvalidImage => "invalid_image",
             PayloadTooLarge => "payload_too_large",
+            MethodNotAllowed => "method_not_allowed",
+            UriTooLong => "uri_too_long",
             MalformedJson(_) => "malformed_json",
             UnsupportedMediaType => "unsupported_media_type",
             HostOffline { .. } => "host_offline",
@@ -154,6 +168,8 @@ impl Error {
             Unsupported(_) => "unsupported",
             Hypervisor(_) => "hypervisor_error",
             Duplicate { .. } => "duplicate",
+            PartiallyApplied { .. } => "partially_applied",
+            Busy { .. } => "busy",
             Internal(_) => "internal",
         }
     }
@@ -188,6 +204,8 @@ impl Error {
             HostUnreachable(m) | HostAuthFailed(m) | InvalidState(m) | Unsupported(m) => json!({ "reason": m }),
             Duplicate { what } => json!({ "field": what }),
             InvalidAction { action, state } => json!({ "action": action, "state": state }),
+            PartiallyApplied { applied, cause } => json!({ "applied": applied, "cause": cause.code() }),
+            Busy { retry_after } => json!({ "retry_after": retry_after }),
             _ => Value::Null,
         }
     }
@@ -211,30 +229,56 @@ impl Error {
     }
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let message = match &self {
+impl Error {
+    /// The message sent to the client. Internal and hypervisor text is logged under a reference id instead
+    /// (libvirt's text can name paths on the host), and the id is sent so an admin can find the log line.
+    fn logged_message(&self) -> (String, Option<String>) {
+        match self {
             Error::Internal(e) => {
                 let reference = crate::auth::tokens::random_hex(6);
                 tracing::error!(reference = %reference, error = ?e, "internal error");
-                format!("internal error (reference {reference})")
+                (format!("internal error (reference {reference})"), Some(reference))
             }
-            // libvirt's text can name paths on the host: logged, not sent.
             Error::Hypervisor(m) => {
                 let reference = crate::auth::tokens::random_hex(6);
                 tracing::warn!(reference = %reference, error = %m, "hypervisor error");
-                format!("the hypervisor reported an error (reference {reference})")
+                (
+                    format!("the hypervisor reported an error (reference {reference})"),
+                    Some(reference),
+                )
             }
-            other => other.to_string(),
-        };
+            Error::PartiallyApplied { applied, cause } => {
+                let (m, reference) = cause.logged_message();
+                (
+                    format!("only part of the change was made ({}): {m}", applied.join(", ")),
+                    reference,
+                )
+            }
+            other => (other.to_string(), None),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (message, reference) = self.logged_message();
+        let mut details = self.details();
+        if let Some(r) = reference {
+            match details.as_object_mut() {
+                Some(d) => {
+                    d.insert("reference".into(), json!(r));
+                }
+                None => details = json!({ "reference": r }),
+            }
+        }
         let body = ApiError {
             code: self.code().into(),
             message,
-            details: self.details(),
+            details,
         };
         let mut resp = (status, axum::Json(body)).into_response();
-        if let Error::TooManyAttempts { retry_after } = self {
+        if let Error::TooManyAttempts { retry_after } | Error::Busy { retry_after } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }

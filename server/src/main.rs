@@ -29,6 +29,13 @@ enum Command {
         #[arg(long, short, env = "HANGAR_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Check that every user's quota usage equals what their VMs count; `--repair` corrects it.
+    Doctor {
+        #[arg(long)]
+        repair: bool,
+        #[arg(long, short, env = "HANGAR_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Print the OpenAPI document of the REST API.
     Openapi,
     /// Print the effective configuration, secrets redacted.
@@ -70,6 +77,37 @@ async fn main() -> anyhow::Result<()> {
             let cfg = Config::load(config.as_deref())?;
             let pw = hangar::services::users::cli_reset_password(&cfg, &username).await?;
             println!("New password for {username}: {pw}");
+            Ok(())
+        }
+        Command::Doctor { repair, config } => {
+            let cfg = Config::load(config.as_deref())?;
+            let pool = hangar::db::open(&cfg.db_path()).await?;
+            let caller = hangar::auth::Caller::system("cli");
+            let drift = hangar::services::quota::check_usage(&pool, &caller, repair)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for d in &drift {
+                let (r, a) = (d.recorded, d.actual);
+                println!(
+                    "{}: recorded {} VMs, {} vCPUs, {} MiB, {} GiB; their VMs count {} VMs, {} vCPUs, {} MiB, {} GiB{}",
+                    d.username,
+                    r.vms,
+                    r.vcpus,
+                    r.memory_mib,
+                    r.disk_gib,
+                    a.vms,
+                    a.vcpus,
+                    a.memory_mib,
+                    a.disk_gib,
+                    if repair { " (repaired)" } else { "" }
+                );
+            }
+            if drift.is_empty() {
+                println!("quota usage: consistent");
+            } else if !repair {
+                println!("run `hangar doctor --repair` to correct it");
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::Openapi => {

@@ -17,5 +17,10 @@ pub struct AppState {
     pub virt: Arc<Virt>,
     /// What `GET /api/v1/events` streams (each subscriber filters by what its principal may see).
     pub events: broadcast::Sender<StreamEvent>,
+    /// Ids of accounts whose standing changed (disabled, deleted, role, password, signed out): open event
+    /// streams of that account end, and the client reconnects under its new standing, if it still has one.
+    pub principals: broadcast::Sender<i64>,
     pub vm_list: Arc<crate::services::vm_list::VmSnapshot>,
+    /// This installation's id, written into the metadata of the domains it owns.
+    pub installation: Arc<str>,
 }

@@ -1,4 +1,5 @@
 //! The audit log: exactly one record per changing request (allowed, denied or failed), filters, CSV, append-only.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 use common::{TestServer, PW_USER};
 use reqwest::{Method, StatusCode};

@@ -1,4 +1,5 @@
 //! Quota reservations against a real SQLite file: concurrent requests never exceed a limit.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 use common::{TestServer, PW_USER};
 use hangar::db::{self, quotas::Usage};

@@ -1,4 +1,5 @@
 //! Sign-in throttling, CSRF, session rotation and expiry, API tokens, disabled accounts, avatars.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 use common::{TestServer, PNG, PW_USER};
 use reqwest::{Method, StatusCode};

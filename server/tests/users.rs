@@ -1,4 +1,5 @@
 //! Account administration through the API, and bad input that must change nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 use common::{TestServer, PW_USER};
 use reqwest::{Method, StatusCode};

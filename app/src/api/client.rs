@@ -287,8 +287,8 @@ pub fn vm_xml(id: String) -> impl Future<Output = ApiResult<String>> + Send {
 pub fn update_vm(id: String, u: UpdateVm) -> impl Future<Output = ApiResult<VmDetail>> + Send {
     send(Method::Patch, format!("/api/v1/vms/{id}"), u)
 }
-pub fn delete_vm(id: String, disks: bool) -> impl Future<Output = ApiResult<()>> + Send {
-    request::<(), ()>(Method::Delete, format!("/api/v1/vms/{id}?disks={disks}"), None)
+pub fn delete_vm(id: String, disks: bool) -> impl Future<Output = ApiResult<VmDeleted>> + Send {
+    request::<(), VmDeleted>(Method::Delete, format!("/api/v1/vms/{id}?disks={disks}"), None)
 }
 pub fn vm_action(id: String, action: &'static str) -> impl Future<Output = ApiResult<Vm>> + Send {
     request::<(), Vm>(Method::Post, format!("/api/v1/vms/{id}/actions/{action}"), None)

@@ -133,8 +133,13 @@ pub struct UpdateUser {
     pub role: Option<Role>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled: Option<bool>,
+    /// A new password (set by an admin). It ends the user's sessions and, unless `keep_tokens`, revokes
+    /// their API tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// With `password`: keep the user's API tokens working (they are revoked by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_tokens: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -97,6 +97,22 @@ pub struct Vm {
     pub memory_mib: i64,
     pub ips: Vec<String>,
     pub tags: Vec<String>,
+    /// The owner the domain's own metadata names when Hangar does not honour it (written by another
+    /// installation, or naming a user who no longer exists). Informational: it grants nothing.
+    #[serde(default)]
+    pub claimed_owner: Option<ClaimedOwner>,
+}
+
+/// An owner named in a domain's metadata that is not this installation's record of its owner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct ClaimedOwner {
+    pub name: String,
+    pub user_id: i64,
+    /// The installation that wrote the metadata, if it said.
+    pub installation: Option<String>,
+    /// Written by another Hangar installation (or by hand), not by this one.
+    pub foreign: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -202,6 +218,28 @@ pub struct UpdateVm {
     /// Admins only: assign the VM to a user (counted against their quota); `0` removes the owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_id: Option<i64>,
+}
+
+/// What deleting a VM did with each of its disks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct VmDeleted {
+    pub id: String,
+    pub name: String,
+    /// Paths of the storage volumes that were deleted.
+    pub disks_deleted: Vec<String>,
+    /// Disks left in place, each with the reason.
+    pub disks_kept: Vec<KeptDisk>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct KeptDisk {
+    /// The disk's source path (or its target device when it has none).
+    pub path: String,
+    /// `not_requested` (deleted without disks), `not_a_disk` (CD-ROM or floppy media), `no_source`,
+    /// `not_a_volume` (a file outside every storage pool: Hangar never deletes those), `delete_failed`.
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -111,25 +111,25 @@ impl FromRequestParts<AppState> for Caller {
 
 async fn from_token(caller: &mut Caller, state: &AppState, secret: &str) -> Result<()> {
     caller.why_none = NoPrincipal::InvalidToken;
-    let Some(tok) = db::tokens::by_hash(&state.db, &tokens::hash_token(secret)).await? else {
+    // One query, and no connection held while the next is acquired: the pool can never starve itself.
+    let found = db::tokens::owner_by_hash(&state.db, &tokens::hash_token(secret)).await?;
+    let Some((token_id, last_used, user_id, username, role, disabled)) = found else {
         return Ok(());
     };
-    let mut conn = state.db.acquire().await?;
-    let Some(user) = db::users::by_id(&mut conn, tok.user_id).await? else {
-        return Ok(());
-    };
-    if user.disabled {
+    if disabled {
         caller.why_none = NoPrincipal::AccountDisabled;
         return Ok(());
     }
-    db::tokens::touch(&state.db, tok.id, db::now_ms()).await?;
+    let now = db::now_ms();
+    if last_used.is_none_or(|t| now - t >= session::TOUCH_EVERY_MS) {
+        db::tokens::touch(&state.db, token_id, now, session::TOUCH_EVERY_MS).await?;
+    }
     // Tokens are not sent by browsers on their own, so they need no CSRF token.
     caller.csrf_ok = true;
-    let role = user.role();
     caller.principal = Some(Principal {
-        id: user.id,
-        username: user.username,
-        role,
+        id: user_id,
+        username,
+        role: Role::parse(&role).unwrap_or(Role::User),
         via_token: true,
     });
     Ok(())
@@ -144,8 +144,11 @@ async fn from_session(caller: &mut Caller, state: &AppState, session: &Session, 
         return Ok(());
     };
     let absolute_ms = state.config.session_absolute_hours * 3_600_000;
-    let mut conn = state.db.acquire().await?;
-    let user = db::users::by_id(&mut conn, auth.user_id).await?;
+    // The connection goes back before the session store (the same pool) is written below.
+    let user = {
+        let mut conn = state.db.acquire().await?;
+        db::users::by_id(&mut conn, auth.user_id).await?
+    };
     let why = match &user {
         _ if db::now_ms() - auth.login_at > absolute_ms => Some(NoPrincipal::SessionExpired),
         None => Some(NoPrincipal::SessionExpired),

@@ -1,7 +1,32 @@
-//! argon2id hashing and verification, run off the async executor.
+//! argon2id hashing and verification, run off the async executor, at most one per core at a time.
 use crate::error::{Error, Result};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// How long a request waits for a free hashing slot before it is told to come back (503 + Retry-After).
+const QUEUE_WAIT: Duration = Duration::from_secs(15);
+
+/// Each hash takes 19 MiB and a core for tens of milliseconds: running more at once than there are cores only
+/// multiplies the memory (200 parallel sign-ins took 3.9 GB) without finishing any sooner.
+fn slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
+async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let permit = match tokio::time::timeout(QUEUE_WAIT, slots().acquire()).await {
+        Ok(Ok(p)) => p,
+        _ => return Err(Error::Busy { retry_after: 5 }),
+    };
+    let out = tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Internal(e.into()));
+    drop(permit);
+    out
+}
 
 /// Rejects passwords below the configured length (counted in characters) and absurdly long ones.
 pub fn check_policy(password: &str, min: usize) -> Result<()> {
@@ -16,22 +41,22 @@ pub fn check_policy(password: &str, min: usize) -> Result<()> {
 }
 
 pub async fn hash(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
+    bounded(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| Error::Internal(anyhow::anyhow!("hashing password: {e}")))
     })
-    .await
-    .map_err(|e| Error::Internal(e.into()))?
+    .await?
 }
 
 /// A hash of a random password, verified against when the account does not exist so timing reveals nothing.
 const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Ke+Wjg8R1tF1MSEmJbvBvyVKfBlBS4J0oyqOsBLrhbo";
 
-pub async fn verify(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+/// Whether `password` matches `hash`; `Busy` when the hashing queue is full.
+pub async fn verify(password: String, hash: Option<String>) -> Result<bool> {
+    bounded(move || {
         let stored = hash.as_deref().unwrap_or(DUMMY);
         let ok = PasswordHash::new(stored)
             .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
@@ -39,7 +64,6 @@ pub async fn verify(password: String, hash: Option<String>) -> bool {
         ok && hash.is_some()
     })
     .await
-    .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -50,9 +74,9 @@ mod tests {
     async fn hashes_verify_and_differ() {
         let h = hash("correct horse".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify("correct horse".into(), Some(h.clone())).await);
-        assert!(!verify("wrong horse".into(), Some(h.clone())).await);
-        assert!(!verify("correct horse".into(), None).await);
+        assert!(verify("correct horse".into(), Some(h.clone())).await.unwrap());
+        assert!(!verify("wrong horse".into(), Some(h.clone())).await.unwrap());
+        assert!(!verify("correct horse".into(), None).await.unwrap());
         assert_ne!(h, hash("correct horse".into()).await.unwrap());
     }
 

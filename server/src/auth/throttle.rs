@@ -1,76 +1,206 @@
-//! Failed-login throttling per account and per source address, over a sliding window.
+//! Failed-login throttling per account and per source address, over a sliding window. Checking the limit and
+//! counting the attempt are one step (so parallel guesses cannot all pass), the table is bounded, and failures
+//! are re-read from the audit log at start (so a restart forgives nothing).
 use crate::config::ThrottleConfig;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+
+/// Keys (accounts and addresses) remembered at most; beyond that the stalest are forgotten first.
+const MAX_KEYS: usize = 100_000;
+/// A throttled account leaves at most one audit record per this many milliseconds.
+const DENIAL_RECORD_EVERY_MS: i64 = 60_000;
 
 pub struct Throttle {
     cfg: ThrottleConfig,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    failures: HashMap<String, VecDeque<i64>>,
+    /// Attempts begun and not yet decided, per key: they count against the limit while they run.
+    pending: HashMap<String, u32>,
+    /// Per account: when a refusal was last recorded, and how many were refused since without a record.
+    denials: HashMap<String, (i64, u64)>,
+}
+
+/// An attempt in progress: it counts against both limits until it is decided. `failed` records it; `succeeded`
+/// forgives the account; dropped undecided (the server was too busy to check it), it is simply forgotten.
+#[must_use]
+pub struct Attempt {
+    throttle: Arc<Throttle>,
+    account: String,
+    address: String,
+    decided: bool,
+}
+
+impl Attempt {
+    pub fn failed(mut self, now: i64) {
+        self.decided = true;
+        self.throttle.finish(&self.account, &self.address, Some(now));
+    }
+
+    pub fn succeeded(mut self) {
+        self.decided = true;
+        self.throttle.finish(&self.account, &self.address, None);
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if !self.decided {
+            let mut inner = self.throttle.inner.lock().unwrap_or_else(|p| p.into_inner());
+            inner.unpend(&self.account);
+            inner.unpend(&self.address);
+        }
+    }
+}
+
+fn account_key(account: &str) -> String {
+    // Longer names cannot be accounts (usernames have at most 64 characters); the cap bounds the key.
+    format!("user:{}", account.chars().take(64).collect::<String>().to_lowercase())
+}
+
+fn address_key(address: &str) -> String {
+    format!("addr:{}", address.chars().take(64).collect::<String>())
 }
 
 impl Throttle {
     pub fn new(cfg: ThrottleConfig) -> Self {
         Self {
             cfg,
-            failures: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Inner::default()),
         }
     }
 
-    fn keys(account: &str, address: &str) -> [(String, u32); 2] {
-        [
-            (format!("user:{}", account.to_lowercase()), 0),
-            (format!("addr:{address}"), 1),
-        ]
+    fn window_ms(&self) -> i64 {
+        self.cfg.window_seconds as i64 * 1000
     }
 
-    fn limit(&self, which: u32) -> u32 {
-        if which == 0 {
-            self.cfg.per_account
-        } else {
-            self.cfg.per_address
-        }
-    }
-
-    /// `Some(seconds)` to wait when either the account or the address is over its limit.
-    pub fn retry_after(&self, account: &str, address: &str) -> Option<u64> {
-        let window = Duration::from_secs(self.cfg.window_seconds);
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+    /// Counts an attempt against both limits (failures in the window plus attempts still running), or says
+    /// how many seconds to wait when either is reached.
+    pub fn begin(self: &Arc<Self>, account: &str, address: &str, now: i64) -> Result<Attempt, u64> {
+        let (acc, addr) = (account_key(account), address_key(address));
+        let window = self.window_ms();
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let mut wait = None;
-        for (key, which) in Self::keys(account, address) {
-            let Some(q) = map.get_mut(&key) else { continue };
-            while q.front().is_some_and(|t| now.duration_since(*t) >= window) {
-                q.pop_front();
+        for (key, limit) in [(&acc, self.cfg.per_account), (&addr, self.cfg.per_address)] {
+            let pending = inner.pending.get(key).copied().unwrap_or(0);
+            let failed = match inner.failures.get_mut(key) {
+                Some(q) => {
+                    while q.front().is_some_and(|t| now - *t >= window) {
+                        q.pop_front();
+                    }
+                    q.len() as u32
+                }
+                None => 0,
+            };
+            if failed + pending < limit {
+                continue;
             }
-            if q.len() as u32 >= self.limit(which) {
+            let secs = match inner.failures.get(key) {
                 // Allowed again once enough failures have aged out of the window.
-                let idx = q.len() - self.limit(which) as usize;
-                let until = q[idx] + window;
-                let secs = until.saturating_duration_since(now).as_secs().max(1);
-                wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
-            }
+                Some(q) if failed >= limit => ((q[q.len() - limit as usize] + window - now) / 1000).max(1) as u64,
+                // Only attempts still running stand in the way: they are decided within a second or two.
+                _ => 1,
+            };
+            wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
         }
-        wait
+        if let Some(w) = wait {
+            return Err(w);
+        }
+        for key in [&acc, &addr] {
+            *inner.pending.entry(key.clone()).or_default() += 1;
+        }
+        Ok(Attempt {
+            throttle: self.clone(),
+            account: acc,
+            address: addr,
+            decided: false,
+        })
     }
 
-    pub fn record_failure(&self, account: &str, address: &str) {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        for (key, which) in Self::keys(account, address) {
-            let q = map.entry(key).or_default();
-            q.push_back(now);
-            let cap = self.limit(which) as usize * 2;
-            while q.len() > cap.max(1) {
-                q.pop_front();
+    /// Ends an attempt: a failure at `failed_at`, or (None) a success that forgives the account.
+    fn finish(&self, account: &str, address: &str, failed_at: Option<i64>) {
+        let window = self.window_ms();
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.unpend(account);
+        inner.unpend(address);
+        match failed_at {
+            Some(at) => {
+                inner.push(account, at, self.cfg.per_account as usize * 2, window);
+                inner.push(address, at, self.cfg.per_address as usize * 2, window);
+            }
+            None => {
+                inner.failures.remove(account);
+                inner.denials.remove(account);
             }
         }
     }
 
-    /// A successful sign-in forgives the account, not the address.
-    pub fn record_success(&self, account: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&format!("user:{}", account.to_lowercase()));
+    /// A failure read back from the audit log at start.
+    pub fn seed(&self, account: &str, address: Option<&str>, at: i64) {
+        let window = self.window_ms();
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.push(&account_key(account), at, self.cfg.per_account as usize * 2, window);
+        if let Some(addr) = address {
+            inner.push(&address_key(addr), at, self.cfg.per_address as usize * 2, window);
+        }
+    }
+
+    /// Whether a refused attempt on this account gets an audit record now, and how many refusals went
+    /// unrecorded before it: a flood of refused attempts cannot grow the audit log by more than one a minute.
+    pub fn record_denial(&self, account: &str, now: i64) -> Option<u64> {
+        let key = account_key(account);
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.denials.len() >= MAX_KEYS && !inner.denials.contains_key(&key) {
+            inner.denials.retain(|_, (at, _)| now - *at < DENIAL_RECORD_EVERY_MS);
+            if inner.denials.len() >= MAX_KEYS {
+                return None;
+            }
+        }
+        let entry = inner.denials.entry(key).or_insert((i64::MIN / 2, 0));
+        if now - entry.0 >= DENIAL_RECORD_EVERY_MS {
+            let suppressed = entry.1;
+            *entry = (now, 0);
+            Some(suppressed)
+        } else {
+            entry.1 += 1;
+            None
+        }
+    }
+}
+
+impl Inner {
+    fn unpend(&mut self, key: &str) {
+        if let Some(n) = self.pending.get_mut(key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.pending.remove(key);
+            }
+        }
+    }
+
+    fn push(&mut self, key: &str, at: i64, cap: usize, window: i64) {
+        if self.failures.len() >= MAX_KEYS && !self.failures.contains_key(key) {
+            self.evict(at, window);
+        }
+        let q = self.failures.entry(key.to_string()).or_default();
+        q.push_back(at);
+        while q.len() > cap.max(1) {
+            q.pop_front();
+        }
+    }
+
+    /// Forgets keys whose failures have all aged out; if that is not enough, the tenth with the oldest news.
+    fn evict(&mut self, now: i64, window: i64) {
+        self.failures.retain(|_, q| q.back().is_some_and(|t| now - *t < window));
+        if self.failures.len() >= MAX_KEYS {
+            let mut last: Vec<i64> = self.failures.values().filter_map(|q| q.back().copied()).collect();
+            last.sort_unstable();
+            let cut = last[last.len() / 10];
+            self.failures.retain(|_, q| q.back().is_some_and(|t| *t > cut));
+        }
     }
 }
 
@@ -78,35 +208,98 @@ impl Throttle {
 mod tests {
     use super::*;
 
+    fn throttle(per_account: u32, per_address: u32) -> Arc<Throttle> {
+        Arc::new(Throttle::new(ThrottleConfig {
+            per_account,
+            per_address,
+            window_seconds: 60,
+        }))
+    }
+
     #[test]
     fn locks_account_after_limit_and_forgives_on_success() {
-        let t = Throttle::new(ThrottleConfig {
-            per_account: 3,
-            per_address: 10,
-            window_seconds: 60,
-        });
-        for _ in 0..3 {
-            assert!(t.retry_after("Bob", "1.1.1.1").is_none());
-            t.record_failure("bob", "1.1.1.1");
+        let t = throttle(3, 10);
+        for i in 0..3 {
+            t.begin("Bob", "1.1.1.1", 1000 + i).unwrap().failed(1000 + i);
         }
-        let wait = t.retry_after("BOB", "2.2.2.2").unwrap();
-        assert!((1..=60).contains(&wait));
-        assert!(t.retry_after("alice", "1.1.1.1").is_none());
-        t.record_success("bob");
-        assert!(t.retry_after("bob", "3.3.3.3").is_none());
+        let wait = t.begin("BOB", "2.2.2.2", 2000).err().unwrap();
+        assert!((50..=60).contains(&wait), "{wait}");
+        t.begin("alice", "1.1.1.1", 2000).unwrap().succeeded();
+        // Once the window has passed, a success forgives the account entirely.
+        t.begin("bob", "3.3.3.3", 1000 + 61_000).unwrap().succeeded();
+        for i in 0..3 {
+            t.begin("bob", "3.3.3.3", 70_000 + i).unwrap().failed(70_000 + i);
+        }
+        assert!(t.begin("bob", "3.3.3.3", 70_010).is_err());
+    }
+
+    #[test]
+    fn attempts_still_running_count_against_the_limit() {
+        let t = throttle(5, 1000);
+        // Nineteen attempts begun before any of them finished: only the limit's worth may proceed,
+        // and the others are told to retry in a second, not after the whole window.
+        let (passed, refused): (Vec<_>, Vec<_>) = (0..19)
+            .map(|i| t.begin("carol", "4.4.4.4", 5000 + i))
+            .partition(Result::is_ok);
+        assert_eq!(passed.len(), 5);
+        assert!(refused.iter().all(|r| *r.as_ref().err().unwrap() == 1));
+        for a in passed {
+            a.unwrap().failed(6000);
+        }
+        assert!(t.begin("carol", "4.4.4.4", 7000).err().unwrap() > 1);
+    }
+
+    #[test]
+    fn undecided_attempts_are_forgotten() {
+        let t = throttle(1, 1);
+        drop(t.begin("dan", "5.5.5.5", 100).unwrap());
+        assert!(t.begin("dan", "5.5.5.5", 200).is_ok());
+    }
+
+    #[test]
+    fn success_does_not_count_against_the_address() {
+        let t = throttle(100, 3);
+        for i in 0..10 {
+            t.begin(&format!("u{i}"), "5.5.5.5", 100 + i).unwrap().succeeded();
+        }
+        assert!(t.begin("x", "5.5.5.5", 200).is_ok());
     }
 
     #[test]
     fn locks_address_across_accounts() {
-        let t = Throttle::new(ThrottleConfig {
-            per_account: 100,
-            per_address: 4,
-            window_seconds: 60,
-        });
+        let t = throttle(100, 4);
         for i in 0..4 {
-            t.record_failure(&format!("u{i}"), "9.9.9.9");
+            t.begin(&format!("u{i}"), "9.9.9.9", 10 + i).unwrap().failed(10 + i);
         }
-        assert!(t.retry_after("someone-else", "9.9.9.9").is_some());
-        assert!(t.retry_after("someone-else", "8.8.8.8").is_none());
+        assert!(t.begin("someone-else", "9.9.9.9", 20).is_err());
+        assert!(t.begin("someone-else", "8.8.8.8", 20).is_ok());
+    }
+
+    #[test]
+    fn seeded_failures_lock_like_live_ones() {
+        let t = throttle(2, 100);
+        t.seed("dave", Some("6.6.6.6"), 1_000);
+        t.seed("dave", None, 2_000);
+        assert!(t.begin("dave", "7.7.7.7", 3_000).is_err());
+    }
+
+    #[test]
+    fn the_table_stays_bounded() {
+        let t = throttle(5, 5);
+        for i in 0..(MAX_KEYS as i64 + 5_000) {
+            t.begin(&format!("user{i}"), &format!("addr{i}"), i).unwrap().failed(i);
+        }
+        let inner = t.inner.lock().unwrap();
+        assert!(inner.failures.len() <= MAX_KEYS, "{}", inner.failures.len());
+        assert!(inner.pending.is_empty());
+    }
+
+    #[test]
+    fn refusals_are_recorded_once_a_minute() {
+        let t = throttle(1, 1);
+        assert_eq!(t.record_denial("eve", 0), Some(0));
+        assert_eq!(t.record_denial("EVE", 10), None);
+        assert_eq!(t.record_denial("eve", 20), None);
+        assert_eq!(t.record_denial("eve", 60_001), Some(2));
     }
 }

@@ -13,26 +13,62 @@ pub struct NewRecord<'a> {
     pub details: &'a serde_json::Value,
 }
 
+/// Longest stored actor, source and action; targets; details (as JSON text), in characters.
+pub const MAX_NAME: usize = 64;
+pub const MAX_TARGET: usize = 200;
+pub const MAX_DETAILS: usize = 4096;
+
+/// At most `max` characters, marked with `…` where cut.
+pub fn cap(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => s.into(),
+        Some((i, _)) => format!("{}…", &s[..i]).into(),
+    }
+}
+
+/// Caps every field before anything is stored, so no request (signed in or not) can store more than a few KB.
 pub async fn insert(conn: &mut SqliteConnection, r: &NewRecord<'_>) -> sqlx::Result<()> {
+    let details = if r.details.is_null() {
+        "{}".to_string()
+    } else {
+        r.details.to_string()
+    };
+    let details = if details.chars().count() > MAX_DETAILS {
+        serde_json::json!({ "truncated": true, "excerpt": cap(&details, 1000) }).to_string()
+    } else {
+        details
+    };
     sqlx::query(
         "INSERT INTO audit_log (at, actor_id, actor, source, action, target, result, details)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(super::now_ms())
     .bind(r.actor_id)
-    .bind(r.actor)
-    .bind(r.source)
-    .bind(r.action)
-    .bind(r.target)
+    .bind(r.actor.map(|a| cap(a, MAX_NAME)))
+    .bind(r.source.map(|s| cap(s, MAX_NAME)))
+    .bind(cap(r.action, MAX_NAME))
+    .bind(r.target.map(|t| cap(t, MAX_TARGET)))
     .bind(r.result)
-    .bind(if r.details.is_null() {
-        "{}".to_string()
-    } else {
-        r.details.to_string()
-    })
+    .bind(details)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// (target, source, time) of failed sign-ins with a wrong password since `since`, oldest first.
+pub async fn failed_logins_since(
+    pool: &SqlitePool,
+    since: i64,
+) -> sqlx::Result<Vec<(Option<String>, Option<String>, i64)>> {
+    sqlx::query_as(
+        "SELECT target, source, at FROM audit_log
+         WHERE at >= ? AND action = 'auth.login' AND result = 'failed'
+           AND json_extract(details, '$.code') = 'invalid_credentials'
+         ORDER BY id",
+    )
+    .bind(since)
+    .fetch_all(pool)
+    .await
 }
 
 #[derive(Debug, FromRow)]

@@ -43,13 +43,16 @@ pub async fn insert(
     if let Some((n, _)) = taken {
         return Ok(Err(if n.eq_ignore_ascii_case(name) { "name" } else { "uri" }));
     }
-    let res = sqlx::query("INSERT INTO hosts (name, uri, description, created_at) VALUES (?, ?, ?, ?)")
-        .bind(name)
-        .bind(uri)
-        .bind(description)
-        .bind(super::now_ms())
-        .execute(conn)
-        .await?;
+    let res = sqlx::query(
+        "INSERT INTO hosts (id, name, uri, description, created_at)
+         VALUES ((SELECT last + 1 FROM id_sequences WHERE name = 'hosts'), ?, ?, ?, ?)",
+    )
+    .bind(name)
+    .bind(uri)
+    .bind(description)
+    .bind(super::now_ms())
+    .execute(conn)
+    .await?;
     Ok(Ok(res.last_insert_rowid()))
 }
 

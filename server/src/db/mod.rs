@@ -1,6 +1,7 @@
 //! The SQLite pool (WAL, foreign keys, full sync), embedded migrations, and one module of queries per table.
 pub mod audit;
 pub mod hosts;
+pub mod meta;
 pub mod quotas;
 pub mod tokens;
 pub mod users;

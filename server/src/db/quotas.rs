@@ -11,6 +11,34 @@ pub struct Usage {
     pub disk_gib: i64,
 }
 
+impl Usage {
+    fn zip(self, o: Usage, f: impl Fn(i64, i64) -> i64) -> Usage {
+        Usage {
+            vms: f(self.vms, o.vms),
+            vcpus: f(self.vcpus, o.vcpus),
+            memory_mib: f(self.memory_mib, o.memory_mib),
+            disk_gib: f(self.disk_gib, o.disk_gib),
+        }
+    }
+    /// The larger of each amount.
+    pub fn max(self, o: Usage) -> Usage {
+        self.zip(o, i64::max)
+    }
+    pub fn plus(self, o: Usage) -> Usage {
+        self.zip(o, |a, b| a + b)
+    }
+    pub fn minus(self, o: Usage) -> Usage {
+        self.zip(o, |a, b| a - b)
+    }
+    /// Negative amounts become zero.
+    pub fn positive(self) -> Usage {
+        self.zip(Usage::default(), i64::max)
+    }
+    pub fn without_vm(self) -> Usage {
+        Usage { vms: 0, ..self }
+    }
+}
+
 pub async fn set_limits(conn: &mut SqliteConnection, user_id: i64, q: &QuotaLimits) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO quotas (user_id, max_vms, max_vcpus, max_memory_mib, max_disk_gib) VALUES (?, ?, ?, ?, ?)
@@ -56,6 +84,79 @@ pub async fn subtract(conn: &mut SqliteConnection, user_id: i64, d: Usage) -> sq
     .bind(d.vcpus)
     .bind(d.memory_mib)
     .bind(d.disk_gib)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Adds `d` (amounts may be negative) whatever the limits: for settling a reservation to what was really made.
+pub async fn adjust(conn: &mut SqliteConnection, user_id: i64, d: Usage) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE quotas SET used_vms = MAX(0, used_vms + ?1), used_vcpus = MAX(0, used_vcpus + ?2),
+            used_memory_mib = MAX(0, used_memory_mib + ?3), used_disk_gib = MAX(0, used_disk_gib + ?4)
+         WHERE user_id = ?5",
+    )
+    .bind(d.vms)
+    .bind(d.vcpus)
+    .bind(d.memory_mib)
+    .bind(d.disk_gib)
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A user whose recorded usage differs from what their VMs count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    pub user_id: i64,
+    pub username: String,
+    pub recorded: Usage,
+    pub actual: Usage,
+}
+
+const ACTUAL: &str = "SELECT q.user_id, u.username,
+        q.used_vms, q.used_vcpus, q.used_memory_mib, q.used_disk_gib,
+        COUNT(v.uuid), COALESCE(SUM(v.q_vcpus), 0), COALESCE(SUM(v.q_memory_mib), 0), COALESCE(SUM(v.q_disk_gib), 0)
+    FROM quotas q JOIN users u ON u.id = q.user_id LEFT JOIN vms v ON v.owner_id = q.user_id
+    GROUP BY q.user_id";
+
+/// Every user whose usage is not the sum of what their VMs count.
+pub async fn drift(conn: &mut SqliteConnection) -> sqlx::Result<Vec<Drift>> {
+    type Row = (i64, String, i64, i64, i64, i64, i64, i64, i64, i64);
+    let rows: Vec<Row> = sqlx::query_as(ACTUAL).fetch_all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Drift {
+            user_id: r.0,
+            username: r.1,
+            recorded: Usage {
+                vms: r.2,
+                vcpus: r.3,
+                memory_mib: r.4,
+                disk_gib: r.5,
+            },
+            actual: Usage {
+                vms: r.6,
+                vcpus: r.7,
+                memory_mib: r.8,
+                disk_gib: r.9,
+            },
+        })
+        .filter(|d| d.recorded != d.actual)
+        .collect())
+}
+
+/// Sets the user's usage to what their VMs count.
+pub async fn set_used(conn: &mut SqliteConnection, user_id: i64, u: Usage) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE quotas SET used_vms = ?, used_vcpus = ?, used_memory_mib = ?, used_disk_gib = ? WHERE user_id = ?",
+    )
+    .bind(u.vms)
+    .bind(u.vcpus)
+    .bind(u.memory_mib)
+    .bind(u.disk_gib)
     .bind(user_id)
     .execute(conn)
     .await?;

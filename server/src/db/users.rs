@@ -98,9 +98,10 @@ pub struct NewUser<'a> {
 /// Inserts the user; `None` when the username is taken.
 pub async fn insert(conn: &mut SqliteConnection, u: &NewUser<'_>, now: i64) -> sqlx::Result<Option<i64>> {
     let res = sqlx::query(
-        "INSERT INTO users (username, display_name, email, password_hash, role, language,
+        "INSERT INTO users (id, username, display_name, email, password_hash, role, language,
             password_changed_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (username) DO NOTHING",
+         VALUES ((SELECT last + 1 FROM id_sequences WHERE name = 'users'), ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (username) DO NOTHING",
     )
     .bind(u.username)
     .bind(u.display_name)

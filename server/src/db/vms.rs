@@ -1,20 +1,7 @@
 //! Queries on `vms` (the index of domains) and `vm_events`.
-use app::api::{Vm, VmEvent};
+use crate::virt::domain::Facts;
+use app::api::{ClaimedOwner, Vm, VmEvent};
 use sqlx::{FromRow, SqliteConnection, SqlitePool};
-
-/// What libvirt says about a domain, as the index keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Facts {
-    pub uuid: String,
-    pub name: String,
-    pub state: String,
-    pub vcpus: i64,
-    pub memory_mib: i64,
-    /// Owner id and tags from Hangar's metadata element, if the domain has one.
-    pub owner_id: Option<i64>,
-    pub tags: Vec<String>,
-    pub ips: Vec<String>,
-}
 
 #[derive(Debug, Clone, FromRow)]
 pub struct VmRow {
@@ -32,9 +19,23 @@ pub struct VmRow {
     pub q_vcpus: i64,
     pub q_memory_mib: i64,
     pub q_disk_gib: i64,
+    pub claimed_owner: Option<String>,
 }
 
 impl VmRow {
+    /// What this VM counts against its owner's quota (nothing when it has none).
+    pub fn counted(&self) -> super::quotas::Usage {
+        match self.owner_id {
+            Some(_) => super::quotas::Usage {
+                vms: 1,
+                vcpus: self.q_vcpus,
+                memory_mib: self.q_memory_mib,
+                disk_gib: self.q_disk_gib,
+            },
+            None => super::quotas::Usage::default(),
+        }
+    }
+
     pub fn to_api(&self) -> Vm {
         Vm {
             id: self.uuid.clone(),
@@ -48,12 +49,16 @@ impl VmRow {
             memory_mib: self.memory_mib,
             ips: serde_json::from_str(&self.ips).unwrap_or_default(),
             tags: serde_json::from_str(&self.tags).unwrap_or_default(),
+            claimed_owner: self
+                .claimed_owner
+                .as_deref()
+                .and_then(|c| serde_json::from_str::<ClaimedOwner>(c).ok()),
         }
     }
 }
 
 const SELECT: &str = "SELECT v.uuid, v.host_id, h.name AS host_name, v.name, v.state, v.vcpus, v.memory_mib,
-    v.owner_id, u.username AS owner, v.tags, v.ips, v.q_vcpus, v.q_memory_mib, v.q_disk_gib
+    v.owner_id, u.username AS owner, v.tags, v.ips, v.q_vcpus, v.q_memory_mib, v.q_disk_gib, v.claimed_owner
     FROM vms v JOIN hosts h ON h.id = v.host_id LEFT JOIN users u ON u.id = v.owner_id";
 
 pub async fn by_uuid(conn: &mut SqliteConnection, uuid: &str) -> sqlx::Result<Option<VmRow>> {
@@ -63,23 +68,26 @@ pub async fn by_uuid(conn: &mut SqliteConnection, uuid: &str) -> sqlx::Result<Op
         .await
 }
 
-/// Records what libvirt reports. The owner comes from the domain's metadata only when the index has none
-/// (a domain defined elsewhere, or the index rebuilt); otherwise Hangar's own record stands.
-pub async fn upsert(conn: &mut SqliteConnection, host_id: i64, f: &Facts) -> sqlx::Result<()> {
-    let owner = match f.owner_id {
-        Some(id) => {
-            sqlx::query_scalar::<_, i64>("SELECT id FROM users WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
-        None => None,
-    };
+/// Records what libvirt reports. Ownership is never read from libvirt: a new domain starts unowned, and an
+/// owner named in its metadata is kept as a claim for admins unless it is this installation's record.
+pub async fn upsert(conn: &mut SqliteConnection, host_id: i64, f: &Facts, installation: &str) -> sqlx::Result<()> {
+    let claim = f.claimed_owner.as_ref();
+    let ours = claim.is_some_and(|c| c.installation.as_deref() == Some(installation));
+    let claim_json = claim.map(|c| {
+        serde_json::json!({
+            "name": c.name,
+            "user_id": c.id,
+            "installation": c.installation,
+            "foreign": !ours,
+        })
+        .to_string()
+    });
     sqlx::query(
-        "INSERT INTO vms (uuid, host_id, name, state, vcpus, memory_mib, owner_id, tags, seen_at, ips)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+        "INSERT INTO vms (uuid, host_id, name, state, vcpus, memory_mib, owner_id, tags, seen_at, ips, claimed_owner)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, ?10)
          ON CONFLICT (uuid) DO UPDATE SET host_id = ?2, name = ?3, state = ?4, vcpus = ?5, memory_mib = ?6,
-            owner_id = COALESCE(vms.owner_id, ?7), tags = ?8, seen_at = ?9, ips = ?10",
+            tags = ?7, seen_at = ?8, ips = ?9,
+            claimed_owner = CASE WHEN ?11 AND vms.owner_id IS ?12 THEN NULL ELSE ?10 END",
     )
     .bind(&f.uuid)
     .bind(host_id)
@@ -87,10 +95,12 @@ pub async fn upsert(conn: &mut SqliteConnection, host_id: i64, f: &Facts) -> sql
     .bind(&f.state)
     .bind(f.vcpus)
     .bind(f.memory_mib)
-    .bind(owner)
     .bind(serde_json::to_string(&f.tags).unwrap_or_else(|_| "[]".into()))
     .bind(super::now_ms())
     .bind(serde_json::to_string(&f.ips).unwrap_or_else(|_| "[]".into()))
+    .bind(claim_json)
+    .bind(ours)
+    .bind(claim.map(|c| c.id))
     .execute(conn)
     .await?;
     Ok(())
@@ -102,7 +112,9 @@ pub async fn set_owner(
     owner: Option<i64>,
     counted: (i64, i64, i64),
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE vms SET owner_id = ?, q_vcpus = ?, q_memory_mib = ?, q_disk_gib = ? WHERE uuid = ?")
+    sqlx::query(
+        "UPDATE vms SET owner_id = ?, q_vcpus = ?, q_memory_mib = ?, q_disk_gib = ?, claimed_owner = NULL WHERE uuid = ?",
+    )
         .bind(owner)
         .bind(counted.0)
         .bind(counted.1)

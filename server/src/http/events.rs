@@ -18,7 +18,19 @@ fn visible(p: &Principal, ev: &StreamEvent) -> bool {
     }
 }
 
-/// A stream of `vm`, `vmremoved` and `host` events (JSON in `data`), with keep-alive comments.
+/// Resolves when the account's standing changes (or changes were missed): the stream then ends.
+async fn standing_changed(mut rx: tokio::sync::broadcast::Receiver<i64>, user_id: i64) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match rx.recv().await {
+            Ok(id) if id != user_id => continue,
+            Ok(_) | Err(RecvError::Closed) | Err(RecvError::Lagged(_)) => return,
+        }
+    }
+}
+
+/// A stream of `vm`, `vmremoved` and `host` events (JSON in `data`), with keep-alive comments. It ends when the
+/// caller's account is disabled, deleted, changes role or password, or signs out; a reconnect is authorized anew.
 #[utoipa::path(get, path = "/api/v1/events", operation_id = "event.stream", tag = "events",
     responses((status = 200, content_type = "text/event-stream", body = StreamEvent), (status = 401, body = ApiError)))]
 pub async fn stream(
@@ -27,6 +39,7 @@ pub async fn stream(
 ) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
     let p = caller.require()?.clone();
     let rx = state.events.subscribe();
+    let ended = standing_changed(state.principals.subscribe(), p.id);
     let events = BroadcastStream::new(rx).filter_map(move |msg| {
         let out = match msg {
             Ok(ev) if visible(&p, &ev) => {
@@ -43,5 +56,5 @@ pub async fn stream(
         };
         futures::future::ready(out)
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(events.take_until(ended)).keep_alive(KeepAlive::default()))
 }

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod hosts;
 pub mod ops;
 pub mod profile;
+pub mod serve;
 pub mod site;
 pub mod tokens;
 pub mod users;
@@ -101,9 +102,36 @@ pub fn api_router(
         .with_state(state)
 }
 
+/// Longest request target accepted; longer ones get a JSON 414 (hyper itself refuses beyond 64 KiB).
+const MAX_URI: usize = 8 * 1024;
+
+async fn limit_uri(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    if req.uri().to_string().len() > MAX_URI {
+        return crate::error::Error::UriTooLong.into_response();
+    }
+    next.run(req).await
+}
+
+/// A page that redirects during server rendering answers with a real redirect, so that browsers without
+/// WASM, curl and crawlers follow it (Leptos sets `Location` but leaves the status at 200).
+async fn real_redirects(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    let mut resp = next.run(req).await;
+    if resp.status() == axum::http::StatusCode::OK && resp.headers().contains_key(header::LOCATION) {
+        *resp.status_mut() = axum::http::StatusCode::FOUND;
+    }
+    resp
+}
+
+async fn method_not_allowed() -> crate::error::Error {
+    crate::error::Error::MethodNotAllowed
+}
+
 /// The whole application: API, UI pages, assets, and headers every response carries.
 pub fn app(api: Router) -> Router {
     site::router(api)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(real_redirects))
+        .layer(middleware::from_fn(limit_uri))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -34,17 +34,27 @@ impl OpTable {
         OpTable(ops)
     }
 
-    pub fn lookup(&self, method: &Method, path: &str) -> Option<&str> {
+    /// The operation's id; an id naming a path parameter (`vm.{action}`) takes its value when that is a plain
+    /// lowercase word, so refusals are named like successes (`vm.start`).
+    pub fn lookup(&self, method: &Method, path: &str) -> Option<String> {
         let segs: Vec<&str> = path.split('/').collect();
-        self.0.iter().find_map(|(m, tpl, id)| {
+        let (tpl, id) = self.0.iter().find_map(|(m, tpl, id)| {
             let matches = m == method
                 && tpl.len() == segs.len()
                 && tpl
                     .iter()
                     .zip(&segs)
                     .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()));
-            matches.then_some(id.as_str())
-        })
+            matches.then_some((tpl, id))
+        })?;
+        let mut name = id.clone();
+        for (t, s) in tpl.iter().zip(&segs) {
+            if t.starts_with('{') && name.contains(t.as_str()) {
+                let plain = (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                name = name.replace(t.as_str(), if plain { s } else { "other" });
+            }
+        }
+        Some(name)
     }
 }
 
@@ -67,7 +77,10 @@ pub async fn audit_layer(State(state): State<AppState>, mut req: Request, next: 
     if slot.is_written() {
         return resp;
     }
-    let action = state.ops.lookup(&method, &path).unwrap_or("unknown").to_string();
+    // No operation (an unknown route or method): nothing could have changed, and there is nothing to name.
+    let Some(action) = state.ops.lookup(&method, &path) else {
+        return resp;
+    };
     let status = resp.status().as_u16();
     let code = resp.extensions().get::<ErrorCode>().map(|c| c.0);
     let mut caller = Caller::system(&source);
@@ -98,9 +111,32 @@ mod tests {
                 "user.update".into(),
             ),
         ]);
-        assert_eq!(t.lookup(&Method::PATCH, "/api/v1/users/42"), Some("user.update"));
+        assert_eq!(
+            t.lookup(&Method::PATCH, "/api/v1/users/42").as_deref(),
+            Some("user.update")
+        );
         assert_eq!(t.lookup(&Method::PATCH, "/api/v1/users/"), None);
         assert_eq!(t.lookup(&Method::DELETE, "/api/v1/users/42"), None);
-        assert_eq!(t.lookup(&Method::GET, "/api/v1/users"), Some("user.list"));
+        assert_eq!(t.lookup(&Method::GET, "/api/v1/users").as_deref(), Some("user.list"));
+    }
+
+    #[test]
+    fn names_take_plain_path_values() {
+        let t = OpTable(vec![(
+            Method::POST,
+            "/api/v1/vms/{id}/actions/{action}"
+                .split('/')
+                .map(String::from)
+                .collect(),
+            "vm.{action}".into(),
+        )]);
+        assert_eq!(
+            t.lookup(&Method::POST, "/api/v1/vms/x/actions/start").as_deref(),
+            Some("vm.start")
+        );
+        assert_eq!(
+            t.lookup(&Method::POST, "/api/v1/vms/x/actions/%3Cb%3E").as_deref(),
+            Some("vm.other")
+        );
     }
 }

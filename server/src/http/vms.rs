@@ -4,9 +4,8 @@ use crate::auth::Caller;
 use crate::error::Result;
 use crate::services;
 use crate::state::AppState;
-use app::api::{ApiError, BatchItem, BatchRequest, UpdateVm, Vm, VmDetail, VmPage, VmQuery};
+use app::api::{ApiError, BatchItem, BatchRequest, UpdateVm, Vm, VmDeleted, VmDetail, VmPage, VmQuery};
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 
@@ -54,18 +53,19 @@ pub struct DeleteQuery {
     disks: bool,
 }
 
-/// Deletes a VM (forcing it off first), with or without its disk volumes.
+/// Deletes a VM (forcing it off first), with or without its disk volumes; says which disks were deleted and
+/// which were kept, and why.
 #[utoipa::path(delete, path = "/api/v1/vms/{id}", operation_id = "vm.delete", tag = "vms",
     params(("id" = String, Path), DeleteQuery),
-    responses((status = 204), (status = 404, body = ApiError)))]
+    responses((status = 200, body = VmDeleted), (status = 404, body = ApiError),
+        (status = 409, description = "the XML cannot be read, so disks cannot be found", body = ApiError)))]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<DeleteQuery>,
-) -> Result<StatusCode> {
-    services::vm_actions::delete(&state, &caller, &id, q.disks).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<Json<VmDeleted>> {
+    Ok(Json(services::vm_actions::delete(&state, &caller, &id, q.disks).await?))
 }
 
 /// The domain XML, read-only.
@@ -76,7 +76,7 @@ pub async fn xml(State(state): State<AppState>, caller: Caller, ApiPath(id): Api
 }
 
 /// `start`, `shutdown` (ACPI), `poweroff` (force), `reboot`, `reset`, `pause` or `resume`.
-#[utoipa::path(post, path = "/api/v1/vms/{id}/actions/{action}", operation_id = "vm.action", tag = "vms",
+#[utoipa::path(post, path = "/api/v1/vms/{id}/actions/{action}", operation_id = "vm.{action}", tag = "vms",
     params(("id" = String, Path), ("action" = String, Path)),
     responses((status = 200, body = Vm), (status = 409, description = "does not fit the VM's state", body = ApiError),
         (status = 503, body = ApiError)))]

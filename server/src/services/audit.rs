@@ -126,6 +126,21 @@ fn parse_time(field: &'static str, s: &Option<String>) -> Result<Option<i64>> {
 }
 
 fn filter(q: &AuditQuery) -> Result<db::audit::Filter> {
+    // Nothing stored is longer (see db::audit::cap), and SQLite refuses very long LIKE patterns.
+    for (field, v, max) in [
+        ("actor", &q.actor, db::audit::MAX_NAME),
+        ("action", &q.action, db::audit::MAX_NAME),
+        ("from", &q.from, 40),
+        ("to", &q.to, 40),
+    ] {
+        if v.as_ref().is_some_and(|v| v.chars().count() > max) {
+            return Err(Error::Invalid {
+                field,
+                reason: "too_long",
+                details: serde_json::json!({ "max": max }),
+            });
+        }
+    }
     if let Some(r) = q.result.as_deref().filter(|r| !r.is_empty()) {
         if !matches!(r, "ok" | "denied" | "failed") {
             return Err(Error::invalid("result", "unknown_value"));

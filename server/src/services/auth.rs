@@ -28,26 +28,36 @@ pub async fn login(state: &AppState, caller: &Caller, req: LoginRequest) -> Resu
             .await
         }
     };
-    if let Some(retry_after) = state.throttle.retry_after(&req.username, &caller.source) {
-        fail(Outcome::Denied, "too_many_attempts").await?;
-        return Err(Error::TooManyAttempts { retry_after });
-    }
+    let attempt = match state.throttle.begin(&req.username, &caller.source, db::now_ms()) {
+        Ok(a) => a,
+        Err(retry_after) => {
+            // A compact record, at most one a minute per account: refusals cannot grow the log without bound.
+            match state.throttle.record_denial(&req.username, db::now_ms()) {
+                Some(suppressed) => {
+                    let details = json!({ "code": "too_many_attempts", "unrecorded_before": suppressed });
+                    audit::record_alone(state, caller, "auth.login", Some(&target), Outcome::Denied, &details).await?
+                }
+                None => caller.slot.mark_written(),
+            }
+            return Err(Error::TooManyAttempts { retry_after });
+        }
+    };
     let user = db::users::by_username(&state.db, &req.username).await?;
-    let ok = password::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let ok = password::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match user {
         Some(u) if ok => u,
         _ => {
-            state.throttle.record_failure(&req.username, &caller.source);
+            attempt.failed(db::now_ms());
             fail(Outcome::Failed, "invalid_credentials").await?;
             return Err(Error::InvalidCredentials);
         }
     };
+    attempt.succeeded();
     caller.slot.set_actor(user.id, &user.username);
     if user.disabled {
         fail(Outcome::Denied, "account_disabled").await?;
         return Err(Error::AccountDisabled);
     }
-    state.throttle.record_success(&req.username);
     let session = caller
         .session
         .as_ref()
@@ -71,19 +81,34 @@ pub async fn login(state: &AppState, caller: &Caller, req: LoginRequest) -> Resu
     })
 }
 
+/// Re-reads the failed sign-ins of the last window from the audit log, so a restart does not lift a lockout.
+pub async fn seed_throttle(state: &AppState) -> Result<()> {
+    let since = db::now_ms() - state.config.login_throttle.window_seconds as i64 * 1000;
+    for (target, source, at) in db::audit::failed_logins_since(&state.db, since).await? {
+        if let Some(account) = target.as_deref().and_then(|t| t.strip_prefix("user:")) {
+            state.throttle.seed(account, source.as_deref(), at);
+        }
+    }
+    Ok(())
+}
+
 pub async fn logout(state: &AppState, caller: &Caller) -> Result<()> {
     let p = caller.require()?;
     if let Some(session) = &caller.session {
         session.flush().await.map_err(session_err)?;
     }
     let target = format!("user:{}", p.id);
-    audit::record_alone(state, caller, "auth.logout", Some(&target), Outcome::Ok, &json!({})).await
+    audit::record_alone(state, caller, "auth.logout", Some(&target), Outcome::Ok, &json!({})).await?;
+    let _ = state.principals.send(p.id);
+    Ok(())
 }
 
 pub async fn me(state: &AppState, caller: &Caller) -> Result<Me> {
     let p = caller.require()?;
-    let mut conn = state.db.acquire().await?;
-    let user = db::users::by_id(&mut conn, p.id).await?.ok_or(Error::SessionExpired)?;
+    let user = {
+        let mut conn = state.db.acquire().await?;
+        db::users::by_id(&mut conn, p.id).await?.ok_or(Error::SessionExpired)?
+    };
     let csrf_token = match (&caller.session, p.via_token) {
         (Some(s), false) => s
             .get::<SessionAuth>(AUTH_KEY)

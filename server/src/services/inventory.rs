@@ -86,7 +86,7 @@ pub async fn sync_host(state: &AppState, host_id: i64) -> Result<()> {
         .map(|r| (r.uuid.clone(), r))
         .collect();
     for f in &all {
-        db::vms::upsert(&mut tx, host_id, f).await?;
+        db::vms::upsert(&mut tx, host_id, f, &state.installation).await?;
     }
     let present: std::collections::HashSet<&str> = all.iter().map(|f| f.uuid.as_str()).collect();
     let gone: Vec<&VmRow> = before.values().filter(|r| !present.contains(r.uuid.as_str())).collect();
@@ -143,7 +143,7 @@ pub async fn refresh_vm(state: &AppState, host_id: i64, uuid: &str, event: i32) 
     db::vms::add_event(&mut tx, uuid, kind, "").await?;
     let msg = match facts {
         Some(f) => {
-            db::vms::upsert(&mut tx, host_id, &f).await?;
+            db::vms::upsert(&mut tx, host_id, &f, &state.installation).await?;
             db::vms::by_uuid(&mut tx, uuid).await?.map(|r| StreamEvent::Vm {
                 vm: r.to_api(),
                 event: kind.into(),

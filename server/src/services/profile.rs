@@ -44,7 +44,7 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePassw
         .await?
         .ok_or(Error::NotFound("user"))?;
     drop(conn);
-    if !password::verify(req.current_password, Some(cur.password_hash)).await {
+    if !password::verify(req.current_password, Some(cur.password_hash)).await? {
         return Err(Error::invalid("current_password", "wrong"));
     }
     password::check_policy(&req.new_password, state.config.password_min_length)?;
@@ -54,6 +54,7 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePassw
     let target = format!("user:{}", p.id);
     let changed_at = db::users::by_id(&mut tx, p.id).await?.map(|u| u.password_changed_at);
     audit::commit(tx, caller, "profile.password", &target, &json!({})).await?;
+    let _ = state.principals.send(p.id);
     // Other sessions end with the old password; this one carries on.
     if let (Some(session), Some(at)) = (&caller.session, changed_at) {
         if let Ok(Some(mut auth)) = session.get::<SessionAuth>(AUTH_KEY).await {

@@ -42,6 +42,37 @@ pub async fn release(conn: &mut SqliteConnection, user_id: i64, amount: Usage) -
     Ok(())
 }
 
+/// Compares every user's recorded usage with what their VMs count and, with `repair`, corrects it (with an
+/// audit record per user). Runs at every start and as `hangar doctor`.
+pub async fn check_usage(db: &sqlx::SqlitePool, caller: &Caller, repair: bool) -> Result<Vec<db::quotas::Drift>> {
+    let mut tx = db::begin_write(db).await?;
+    // VMs without an owner count for nobody.
+    sqlx::query("UPDATE vms SET q_vcpus = 0, q_memory_mib = 0, q_disk_gib = 0 WHERE owner_id IS NULL")
+        .execute(&mut *tx)
+        .await?;
+    let drift = db::quotas::drift(&mut tx).await?;
+    if !repair {
+        return Ok(drift);
+    }
+    for d in &drift {
+        db::quotas::set_used(&mut tx, d.user_id, d.actual).await?;
+        let u = |x: &Usage| json!([x.vms, x.vcpus, x.memory_mib, x.disk_gib]);
+        let details = json!({ "username": d.username, "recorded": u(&d.recorded), "actual": u(&d.actual) });
+        let target = format!("user:{}", d.user_id);
+        audit::record(
+            &mut tx,
+            caller,
+            "quota.repair",
+            Some(&target),
+            audit::Outcome::Ok,
+            &details,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(drift)
+}
+
 pub async fn set_limits(state: &AppState, caller: &Caller, user_id: i64, limits: QuotaLimits) -> Result<Quota> {
     authorize(caller.require()?, Action::QuotaUpdate, Resource::User(user_id))?;
     validate::quota(&limits)?;

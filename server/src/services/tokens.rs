@@ -57,5 +57,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     let target = format!("token:{id}");
     let details = json!({ "name": row.name, "owner": row.user_id });
     audit::commit(tx, caller, "token.delete", &target, &details).await?;
+    // Streams opened with the token end; the owner's other streams simply reconnect.
+    let _ = state.principals.send(row.user_id);
     Ok(())
 }

@@ -131,8 +131,13 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, req: UpdateUser)
     )
     .await?;
     db::users::set_role_disabled(&mut tx, id, role, disabled).await?;
+    // A reset ends every session (they carry the old password's time) and, unless kept, every API token.
+    let mut tokens_revoked = 0;
     if let Some(h) = &new_hash {
         db::users::set_password(&mut tx, id, h).await?;
+        if req.keep_tokens != Some(true) {
+            tokens_revoked = db::tokens::delete_all_of(&mut tx, id).await?;
+        }
     }
     let mut details = json!({
         "username": cur.username,
@@ -143,10 +148,12 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, req: UpdateUser)
     });
     if new_hash.is_some() {
         details["password_reset"] = json!(true);
+        details["tokens_revoked"] = json!(tokens_revoked);
     }
     let target = format!("user:{id}");
     let user = db::users::by_id(&mut tx, id).await?.ok_or(Error::NotFound("user"))?;
     audit::commit(tx, caller, "user.update", &target, &details).await?;
+    let _ = state.principals.send(id);
     Ok(user.to_api())
 }
 
@@ -165,6 +172,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     let target = format!("user:{id}");
     let details = json!({ "username": cur.username, "role": cur.role() });
     audit::commit(tx, caller, "user.delete", &target, &details).await?;
+    let _ = state.principals.send(id);
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::services::{audit, inventory};
 use crate::state::AppState;
 use crate::virt::{domain, xml};
-use app::api::{BatchItem, BatchRequest, Vm};
+use app::api::{BatchItem, BatchRequest, KeptDisk, Vm, VmDeleted};
 use serde_json::json;
 use virt::sys;
 
@@ -58,7 +58,7 @@ async fn do_action(state: &AppState, p: &Principal, uuid: &str, action: &str) ->
             state: current,
         })?;
     let mut conn = state.db.acquire().await?;
-    db::vms::upsert(&mut conn, vm.host_id, &facts).await?;
+    db::vms::upsert(&mut conn, vm.host_id, &facts, &state.installation).await?;
     let fresh = db::vms::by_uuid(&mut conn, uuid).await?.ok_or(Error::NotFound("vm"))?;
     Ok((vm, fresh.to_api()))
 }
@@ -79,14 +79,19 @@ pub async fn action(state: &AppState, caller: &Caller, uuid: &str, action: &str)
     Ok(vm)
 }
 
-async fn do_delete(state: &AppState, p: &Principal, uuid: &str, disks: bool) -> Result<(VmRow, Vec<String>)> {
+async fn do_delete(state: &AppState, p: &Principal, uuid: &str, disks: bool) -> Result<(VmRow, VmDeleted)> {
     let vm = visible(state, p, uuid, Action::VmDelete).await?;
     let id = vm.uuid.clone();
-    let removed = state
+    let (kept_unreadable, report) = state
         .virt
         .call(vm.host_id, &vm.host_name, move |c| {
             let dom = domain::lookup(c, &id)?;
-            let parsed = xml::parse_domain(&dom.xml_desc(0)?).unwrap_or_default();
+            // Without a readable XML the disks cannot be found: refuse rather than report a clean delete.
+            let parsed = match xml::parse_domain(&dom.xml_desc(0)?) {
+                Ok(p) => p,
+                Err(_) if disks => return Ok((true, VmDeleted::default())),
+                Err(_) => Default::default(),
+            };
             if dom.is_active()? {
                 dom.destroy()?;
             }
@@ -98,20 +103,14 @@ async fn do_delete(state: &AppState, p: &Principal, uuid: &str, disks: bool) -> 
                         | sys::VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA,
                 )?;
             }
-            let mut removed = Vec::new();
-            if disks {
-                for d in parsed.disks.iter().filter(|d| d.device == "disk") {
-                    let Some(path) = &d.path else { continue };
-                    // Only storage volumes are deleted: libvirt knows them, and nothing else is touched.
-                    if let Ok(vol) = c.lookup_storage_vol_by_path(path) {
-                        vol.delete(0)?;
-                        removed.push(path.clone());
-                    }
-                }
-            }
-            Ok(removed)
+            Ok((false, remove_disks(c, &parsed.disks, disks)))
         })
         .await?;
+    if kept_unreadable {
+        return Err(Error::InvalidState(
+            "the VM's XML cannot be read, so its disks cannot be found: delete it without its disks".into(),
+        ));
+    }
     let mut tx = db::begin_write(&state.db).await?;
     if let Some(r) = db::vms::by_uuid(&mut tx, uuid).await? {
         inventory::forget(&mut tx, &r).await?;
@@ -122,13 +121,55 @@ async fn do_delete(state: &AppState, p: &Principal, uuid: &str, disks: bool) -> 
         host_id: vm.host_id,
         owner_id: vm.owner_id,
     });
-    Ok((vm, removed))
+    let report = VmDeleted {
+        id: vm.uuid.clone(),
+        name: vm.name.clone(),
+        ..report
+    };
+    Ok((vm, report))
 }
 
-pub async fn delete(state: &AppState, caller: &Caller, uuid: &str, disks: bool) -> Result<()> {
+/// Deletes the disks that are storage volumes (libvirt knows them; nothing else on the host is touched) and
+/// says why each other disk was kept (blocking).
+fn remove_disks(c: &virt::connect::Connect, disks: &[xml::DiskXml], delete: bool) -> VmDeleted {
+    let mut report = VmDeleted::default();
+    for d in disks {
+        let path = d.path.clone().unwrap_or_else(|| d.target.clone());
+        let kept = |reason: &str| KeptDisk {
+            path: path.clone(),
+            reason: reason.into(),
+        };
+        if !delete {
+            report.disks_kept.push(kept("not_requested"));
+        } else if d.device != "disk" {
+            report.disks_kept.push(kept("not_a_disk"));
+        } else if d.path.is_none() {
+            report.disks_kept.push(kept("no_source"));
+        } else {
+            match c.lookup_storage_vol_by_path(&path) {
+                Err(_) => report.disks_kept.push(kept("not_a_volume")),
+                Ok(vol) => match vol.delete(0) {
+                    Ok(()) => report.disks_deleted.push(path.clone()),
+                    Err(e) => {
+                        tracing::warn!(%path, error = %e, "deleting a VM's volume");
+                        report.disks_kept.push(kept("delete_failed"));
+                    }
+                },
+            }
+        }
+    }
+    report
+}
+
+pub async fn delete(state: &AppState, caller: &Caller, uuid: &str, disks: bool) -> Result<VmDeleted> {
     let p = caller.require()?;
-    let (vm, removed) = do_delete(state, p, uuid, disks).await?;
-    let details = json!({ "name": vm.name, "host": vm.host_name, "disks_deleted": removed });
+    let (vm, report) = do_delete(state, p, uuid, disks).await?;
+    let details = json!({
+        "name": vm.name,
+        "host": vm.host_name,
+        "disks_deleted": report.disks_deleted,
+        "disks_kept": report.disks_kept,
+    });
     audit::record_alone(
         state,
         caller,
@@ -137,7 +178,8 @@ pub async fn delete(state: &AppState, caller: &Caller, uuid: &str, disks: bool) 
         audit::Outcome::Ok,
         &details,
     )
-    .await
+    .await?;
+    Ok(report)
 }
 
 pub async fn batch(state: &AppState, caller: &Caller, req: BatchRequest) -> Result<Vec<BatchItem>> {
@@ -163,19 +205,24 @@ pub async fn batch(state: &AppState, caller: &Caller, req: BatchRequest) -> Resu
         }
     });
     let items = futures::future::join_all(work).await;
-    let results: Vec<_> = items
-        .iter()
-        .map(|i| json!({ "id": i.id, "ok": i.ok, "code": i.error.as_ref().map(|e| e.code.clone()) }))
-        .collect();
-    let details = json!({ "action": req.action, "delete_disks": req.delete_disks, "results": results });
-    audit::record_alone(
-        state,
-        caller,
-        "vm.batch",
-        Some(&format!("vms:{}", req.ids.len())),
-        audit::Outcome::Ok,
-        &details,
-    )
-    .await?;
+    // Each VM's outcome is recorded under that VM (so it shows in its history) with the same name a single
+    // request would get, and the batch once more as a whole.
+    let name = format!("vm.{}", req.action);
+    let mut tx = db::begin_write(&state.db).await?;
+    for i in &items {
+        let outcome = match &i.error {
+            None => audit::Outcome::Ok,
+            Some(e) if matches!(e.code.as_str(), "forbidden" | "not_found") => audit::Outcome::Denied,
+            Some(_) => audit::Outcome::Failed,
+        };
+        let details = json!({ "batch": true, "code": i.error.as_ref().map(|e| e.code.clone()) });
+        let target = format!("vm:{}", i.id);
+        audit::record(&mut tx, caller, &name, Some(&target), outcome, &details).await?;
+    }
+    let ok = items.iter().filter(|i| i.ok).count();
+    let details =
+        json!({ "action": req.action, "delete_disks": req.delete_disks, "ok": ok, "failed": items.len() - ok });
+    let target = format!("vms:{}", req.ids.len());
+    audit::commit(tx, caller, "vm.batch", &target, &details).await?;
     Ok(items)
 }

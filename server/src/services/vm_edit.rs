@@ -46,7 +46,7 @@ fn validate(u: &UpdateVm) -> Result<()> {
 
 /// What a VM counts against its owner's quota: itself, its maximum vCPUs and memory, and the capacity of
 /// its disk volumes (rounded up to whole GiB).
-fn counted(d: &VmDetail, max_vcpus: i64, max_memory_mib: i64) -> Usage {
+pub(super) fn counted(d: &VmDetail, max_vcpus: i64, max_memory_mib: i64) -> Usage {
     let bytes: u64 = d
         .disks
         .iter()
@@ -69,92 +69,159 @@ pub async fn update(state: &AppState, caller: &Caller, uuid: &str, u: UpdateVm) 
     }
     validate(&u)?;
     let current = detail(state, &vm).await?;
+    // `None`: the owner stays; `Some(None)`: no owner; `Some(Some(user))`: that user.
     let new_owner = match u.owner_id {
-        Some(0) => None,
+        None => None,
+        Some(0) => Some(None),
         Some(id) => {
             let mut conn = state.db.acquire().await?;
             let user = db::users::by_id(&mut conn, id)
                 .await?
                 .ok_or(Error::invalid("owner_id", "unknown_user"))?;
-            Some((user.id, user.username))
+            Some(Some((user.id, user.username)))
         }
-        None => vm.owner_id.zip(vm.owner.clone()),
     };
     let new_max_vcpus = u.max_vcpus.unwrap_or(current.max_vcpus.max(u.vcpus.unwrap_or(0)));
     let new_max_mem = u
         .max_memory_mib
         .unwrap_or(current.max_memory_mib.max(u.memory_mib.unwrap_or(0)));
-    let want = counted(&current, new_max_vcpus, new_max_mem);
-    let had = Usage {
-        vms: 1,
-        vcpus: vm.q_vcpus,
-        memory_mib: vm.q_memory_mib,
-        disk_gib: vm.q_disk_gib,
-    };
+    // Enough for whichever way libvirt's part ends (all, nothing, or some of it); settled to the truth after.
+    let cover =
+        counted(&current, new_max_vcpus, new_max_mem).max(counted(&current, current.max_vcpus, current.max_memory_mib));
+    let owner = reassign(state, uuid, new_owner.as_ref().map(|o| o.as_ref().map(|o| o.0)), cover).await?;
 
-    // Reserve first (committed), change libvirt, then settle; a failure gives the reservation back.
-    let mut tx = db::begin_write(&state.db).await?;
-    if let Some(old) = vm.owner_id {
-        quota::release(&mut tx, old, had).await?;
-    }
-    if let Some((owner, _)) = &new_owner {
-        quota::reserve(&mut tx, *owner, want).await?;
-    }
-    tx.commit().await?;
     let id = vm.uuid.clone();
-    let (tags, owner_meta) = (u.tags.clone().unwrap_or(vm.to_api().tags), new_owner.clone());
+    let tags = u.tags.clone().unwrap_or(vm.to_api().tags);
+    let owner_meta = match &new_owner {
+        Some(o) => o.clone(),
+        None => owner.zip(vm.owner.clone()),
+    };
+    let installation = state.installation.clone();
     let change = u.clone();
-    let changed = state
+    let (applied, failure) = state
         .virt
         .call(vm.host_id, &vm.host_name, move |c| {
             let dom = domain::lookup(c, &id)?;
-            apply(&dom, &change, owner_meta.as_ref().map(|(i, n)| (*i, n.as_str())), &tags)?;
-            domain::facts(&dom)
+            let mut applied = Vec::new();
+            let owner = owner_meta.as_ref().map(|(i, n)| (*i, n.as_str()));
+            let failure = apply(&dom, &change, &installation, owner, &tags, &mut applied).err();
+            Ok((applied, failure))
         })
-        .await;
+        .await?;
+    // What libvirt holds now, whatever happened: the answer shows it and the quota counts it.
+    let d = detail(state, &row(state, uuid).await?).await?;
+    let actual = counted(&d, d.max_vcpus, d.max_memory_mib);
     let mut tx = db::begin_write(&state.db).await?;
-    let facts = match changed {
-        Ok(f) => f,
-        Err(e) => {
-            if let Some((owner, _)) = &new_owner {
-                quota::release(&mut tx, *owner, want).await?;
-            }
-            if let Some(old) = vm.owner_id {
-                quota::reserve(&mut tx, old, had).await.ok();
-            }
+    settle(&mut tx, uuid, actual).await?;
+    let target = format!("vm:{uuid}");
+    let mut details = json!(u);
+    details["applied"] = json!(applied);
+    let result = match failure {
+        None => {
+            audit::commit(tx, caller, "vm.update", &target, &details).await?;
+            Ok(d)
+        }
+        Some(e) => {
+            let cause = crate::virt::from_libvirt(e);
+            details["error"] = json!(cause.code());
+            audit::record(
+                &mut tx,
+                caller,
+                "vm.update",
+                Some(&target),
+                audit::Outcome::Failed,
+                &details,
+            )
+            .await?;
             tx.commit().await?;
-            return Err(e);
+            caller.slot.mark_written();
+            let changed_owner = new_owner.is_some() && owner != vm.owner_id;
+            if applied.is_empty() && !changed_owner {
+                Err(cause)
+            } else {
+                let mut done: Vec<String> = applied.iter().map(|s| s.to_string()).collect();
+                if changed_owner {
+                    done.insert(0, "owner_id".into());
+                }
+                Err(Error::PartiallyApplied {
+                    applied: done,
+                    cause: Box::new(cause),
+                })
+            }
         }
     };
-    db::vms::upsert(&mut tx, vm.host_id, &facts).await?;
-    let counted_now = if new_owner.is_some() {
-        (want.vcpus, want.memory_mib, want.disk_gib)
-    } else {
-        (0, 0, 0)
-    };
-    db::vms::set_owner(&mut tx, uuid, new_owner.as_ref().map(|o| o.0), counted_now).await?;
-    audit::commit(tx, caller, "vm.update", &format!("vm:{uuid}"), &json!(u)).await?;
-    let d = detail(state, &row(state, uuid).await?).await?;
     let _ = state.events.send(app::api::StreamEvent::Vm {
-        vm: d.vm.clone(),
+        vm: row(state, uuid).await?.to_api(),
         event: "updated".into(),
     });
-    Ok(d)
+    result
 }
 
-/// The libvirt side of an edit (blocking).
+/// Moves the VM to `new_owner` (`None`: keeps its owner) and makes sure its owner has `cover` reserved, in one
+/// transaction against the row as it is now, so concurrent edits can never count a VM twice. Returns the owner.
+async fn reassign(state: &AppState, uuid: &str, new_owner: Option<Option<i64>>, cover: Usage) -> Result<Option<i64>> {
+    let mut tx = db::begin_write(&state.db).await?;
+    let row = db::vms::by_uuid(&mut tx, uuid).await?.ok_or(Error::NotFound("vm"))?;
+    let had = row.counted();
+    let owner = new_owner.unwrap_or(row.owner_id);
+    let q = if owner == row.owner_id {
+        // The same owner is only asked for what the change adds: a lowered limit does not block a rename.
+        let grow = cover.minus(had).positive();
+        if let Some(o) = owner {
+            quota::reserve(&mut tx, o, grow.without_vm()).await?;
+        }
+        had.plus(grow)
+    } else {
+        if let Some(old) = row.owner_id {
+            quota::release(&mut tx, old, had).await?;
+        }
+        if let Some(o) = owner {
+            quota::reserve(&mut tx, o, cover).await?;
+        }
+        cover
+    };
+    let q = if owner.is_some() { q } else { Usage::default() };
+    db::vms::set_owner(&mut tx, uuid, owner, (q.vcpus, q.memory_mib, q.disk_gib)).await?;
+    tx.commit().await?;
+    Ok(owner)
+}
+
+/// Counts `actual` for the VM's owner (whoever that is now), adjusting their usage by the difference.
+async fn settle(conn: &mut sqlx::SqliteConnection, uuid: &str, actual: Usage) -> Result<()> {
+    let Some(row) = db::vms::by_uuid(conn, uuid).await? else {
+        return Ok(());
+    };
+    let Some(owner) = row.owner_id else { return Ok(()) };
+    let had = row.counted();
+    db::quotas::adjust(conn, owner, actual.minus(had).without_vm()).await?;
+    db::vms::set_owner(
+        conn,
+        uuid,
+        Some(owner),
+        (actual.vcpus, actual.memory_mib, actual.disk_gib),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The libvirt side of an edit (blocking); `applied` names each field libvirt took, in order, so a failure
+/// part-way is reported as exactly that.
 fn apply(
     dom: &virt::domain::Domain,
     u: &UpdateVm,
+    installation: &str,
     owner: Option<(i64, &str)>,
     tags: &[String],
+    applied: &mut Vec<&'static str>,
 ) -> std::result::Result<(), virt::error::Error> {
     let active = dom.is_active()?;
     let config = sys::VIR_DOMAIN_AFFECT_CONFIG;
+    let live = if active { sys::VIR_DOMAIN_AFFECT_LIVE } else { 0 };
     if let Some(n) = &u.name {
         if *n != dom.name()? {
             dom.rename(n, 0)?;
         }
+        applied.push("name");
     }
     if let Some(d) = &u.description {
         dom.set_metadata(
@@ -164,25 +231,32 @@ fn apply(
             None,
             domain::affect_flags(dom)?,
         )?;
+        applied.push("description");
     }
-    domain::write_metadata(dom, owner, tags)?;
+    domain::write_metadata(dom, installation, owner, tags)?;
+    if u.tags.is_some() {
+        applied.push("tags");
+    }
     if let Some(a) = u.autostart {
         dom.set_autostart(a)?;
+        applied.push("autostart");
     }
     if let Some(max) = u.max_vcpus {
         dom.set_vcpus_flags(max as u32, config | sys::VIR_DOMAIN_VCPU_MAXIMUM)?;
+        applied.push("max_vcpus");
     }
     if let Some(n) = u.vcpus {
-        let live = if active { sys::VIR_DOMAIN_AFFECT_LIVE } else { 0 };
         dom.set_vcpus_flags(n as u32, config | live)?;
+        applied.push("vcpus");
     }
     if let Some(max) = u.max_memory_mib {
         dom.set_memory_flags(max as u64 * 1024, config | sys::VIR_DOMAIN_MEM_MAXIMUM)?;
+        applied.push("max_memory_mib");
     }
     if let Some(m) = u.memory_mib {
         // A running guest changes through its balloon; the configuration follows.
-        let live = if active { sys::VIR_DOMAIN_AFFECT_LIVE } else { 0 };
         dom.set_memory_flags(m as u64 * 1024, config | live)?;
+        applied.push("memory_mib");
     }
     Ok(())
 }

@@ -132,6 +132,7 @@ mod tests {
             q_vcpus: 0,
             q_memory_mib: 0,
             q_disk_gib: 0,
+            claimed_owner: None,
         }
     }
 

@@ -29,15 +29,12 @@ pub(super) async fn row(state: &AppState, uuid: &str) -> Result<VmRow> {
     db::vms::by_uuid(&mut conn, uuid).await?.ok_or(Error::NotFound("vm"))
 }
 
-/// The VM, if the principal may see it; someone else's VM is "not found" to a `user`.
+/// The VM, if the principal may see it. A VM someone may not see answers exactly like one that does not
+/// exist, so ids reveal nothing.
 pub(super) async fn visible(state: &AppState, p: &Principal, uuid: &str, action: Action) -> Result<VmRow> {
     let vm = row(state, uuid).await?;
     if authorize(p, Action::VmRead, Resource::Vm(vm.owner_id)).is_err() {
-        return Err(if p.role == Role::User {
-            Error::Forbidden
-        } else {
-            Error::NotFound("vm")
-        });
+        return Err(Error::NotFound("vm"));
     }
     authorize(p, action, Resource::Vm(vm.owner_id))?;
     Ok(vm)
@@ -73,7 +70,7 @@ pub(super) async fn detail(state: &AppState, vm: &VmRow) -> Result<VmDetail> {
         .await?;
     let parsed = xml::parse_domain(&text).map_err(|e| Error::Internal(anyhow::anyhow!("domain XML: {e}")))?;
     let mut conn = state.db.acquire().await?;
-    db::vms::upsert(&mut conn, vm.host_id, &facts).await?;
+    db::vms::upsert(&mut conn, vm.host_id, &facts, &state.installation).await?;
     let fresh = db::vms::by_uuid(&mut conn, &vm.uuid)
         .await?
         .ok_or(Error::NotFound("vm"))?;

@@ -1,6 +1,5 @@
 //! Facts about domains, read through libvirt (these functions block: call them inside `Virt::call`).
-use super::xml;
-use crate::db::vms::Facts;
+use super::xml::{self, MetaOwner};
 use virt::connect::Connect;
 use virt::domain::{Domain, DomainState};
 use virt::sys;
@@ -21,9 +20,23 @@ pub fn state_name(s: virt::domain::DomainStateEnum) -> &'static str {
     }
 }
 
+/// What libvirt says about a domain, as the index keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub uuid: String,
+    pub name: String,
+    pub state: String,
+    pub vcpus: i64,
+    pub memory_mib: i64,
+    /// The owner Hangar's metadata element names: a claim to show admins, never a grant.
+    pub claimed_owner: Option<MetaOwner>,
+    pub tags: Vec<String>,
+    pub ips: Vec<String>,
+}
+
 pub fn facts(dom: &Domain) -> Result<Facts, virt::error::Error> {
     let info = dom.info()?;
-    let (owner_id, tags) = match dom.metadata(sys::VIR_DOMAIN_METADATA_ELEMENT as i32, Some(xml::NS), 0) {
+    let (claimed_owner, tags) = match dom.metadata(sys::VIR_DOMAIN_METADATA_ELEMENT as i32, Some(xml::NS), 0) {
         Ok(m) => xml::parse_metadata(&m),
         Err(_) => (None, Vec::new()),
     };
@@ -42,7 +55,7 @@ pub fn facts(dom: &Domain) -> Result<Facts, virt::error::Error> {
         state: state.to_string(),
         vcpus: i64::from(info.nr_virt_cpu),
         memory_mib: (info.max_mem / 1024) as i64,
-        owner_id,
+        claimed_owner,
         tags,
         ips,
     })
@@ -69,8 +82,14 @@ pub fn affect_flags(dom: &Domain) -> Result<u32, virt::error::Error> {
     Ok(flags)
 }
 
-pub fn write_metadata(dom: &Domain, owner: Option<(i64, &str)>, tags: &[String]) -> Result<(), virt::error::Error> {
-    let body = xml::metadata_xml(owner, tags).map_err(|_| virt::error::Error::last_error())?;
+/// Records the owner (for people reading the domain elsewhere; Hangar itself trusts only its database) and tags.
+pub fn write_metadata(
+    dom: &Domain,
+    installation: &str,
+    owner: Option<(i64, &str)>,
+    tags: &[String],
+) -> Result<(), virt::error::Error> {
+    let body = xml::metadata_xml(installation, owner, tags).map_err(|_| virt::error::Error::last_error())?;
     dom.set_metadata(
         sys::VIR_DOMAIN_METADATA_ELEMENT as i32,
         Some(&body),

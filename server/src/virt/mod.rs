@@ -30,9 +30,14 @@ pub enum VirtEvent {
 
 /// How long a libvirt call may take before the request gives up (the call itself finishes in the background).
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// libvirt calls in flight per host: a batch of 500 VMs queues here instead of opening 500 blocking threads.
+const CALLS_PER_HOST: usize = 4;
+
+/// A host's connection and the permits for calls in flight on it.
+type HostSlot = (Arc<HostConn>, Arc<tokio::sync::Semaphore>);
 
 pub struct Virt {
-    hosts: RwLock<HashMap<i64, Arc<HostConn>>>,
+    hosts: RwLock<HashMap<i64, HostSlot>>,
     tx: mpsc::UnboundedSender<VirtEvent>,
 }
 
@@ -46,20 +51,30 @@ impl Virt {
     }
 
     fn get(&self, id: i64) -> Option<Arc<HostConn>> {
+        self.slot(id).map(|h| h.0)
+    }
+
+    fn slot(&self, id: i64) -> Option<HostSlot> {
         self.hosts.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
     }
 
     /// Starts keeping a connection to the host (replacing any earlier one for the same id).
     pub fn add(&self, id: i64, uri: &str) {
         let host = HostConn::start(id, uri.to_string(), self.tx.clone());
-        if let Some(old) = self.hosts.write().unwrap_or_else(|p| p.into_inner()).insert(id, host) {
-            old.stop();
+        let calls = Arc::new(tokio::sync::Semaphore::new(CALLS_PER_HOST));
+        if let Some(old) = self
+            .hosts
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, (host, calls))
+        {
+            old.0.stop();
         }
     }
 
     pub fn remove(&self, id: i64) {
         if let Some(old) = self.hosts.write().unwrap_or_else(|p| p.into_inner()).remove(&id) {
-            old.stop();
+            old.0.stop();
         }
     }
 
@@ -74,8 +89,8 @@ impl Virt {
         let hosts = self.hosts.read().unwrap_or_else(|p| p.into_inner());
         hosts
             .values()
-            .filter(|h| h.status().0 == HostStatus::Online)
-            .map(|h| h.id)
+            .filter(|h| h.0.status().0 == HostStatus::Online)
+            .map(|h| h.0.id)
             .collect()
     }
 
@@ -85,19 +100,28 @@ impl Virt {
         T: Send + 'static,
         F: FnOnce(&Connect) -> std::result::Result<T, virt::error::Error> + Send + 'static,
     {
-        let host = self.get(host_id).ok_or(Error::NotFound("host"))?;
-        let conn = host.connection().ok_or_else(|| {
+        let (host, calls) = self.slot(host_id).ok_or(Error::NotFound("host"))?;
+        let offline = || {
             let (status, _, last_error) = host.status();
             Error::HostOffline {
                 host: host_name.to_string(),
                 status,
                 last_error,
             }
-        })?;
-        let task = tokio::task::spawn_blocking(move || f(&conn).map_err(from_libvirt));
-        match tokio::time::timeout(CALL_TIMEOUT, task).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(join)) => Err(Error::Internal(join.into())),
+        };
+        host.connection().ok_or_else(offline)?;
+        let run = async {
+            let permit = calls.acquire_owned().await.map_err(|e| Error::Internal(e.into()))?;
+            let conn = host.connection().ok_or_else(offline)?;
+            let task = tokio::task::spawn_blocking(move || {
+                let r = f(&conn).map_err(from_libvirt);
+                drop(permit);
+                r
+            });
+            task.await.map_err(|join| Error::Internal(join.into()))?
+        };
+        match tokio::time::timeout(CALL_TIMEOUT, run).await {
+            Ok(r) => r,
             Err(_) => Err(Error::Hypervisor("the host did not answer in time".into())),
         }
     }

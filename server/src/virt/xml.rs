@@ -7,11 +7,20 @@ use quick_xml::Writer;
 pub const NS: &str = "https://hangar.dev/xmlns/domain/1";
 pub const PREFIX: &str = "hangar";
 
-/// `<vm xmlns="…"><owner id="3">alice</owner><tags><tag>web</tag></tags></vm>`
-pub fn metadata_xml(owner: Option<(i64, &str)>, tags: &[String]) -> std::io::Result<String> {
+/// The owner a domain's metadata names: which installation wrote it, and that installation's user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaOwner {
+    pub installation: Option<String>,
+    pub id: i64,
+    pub name: String,
+}
+
+/// `<vm xmlns="…" installation="…"><owner id="3">alice</owner><tags><tag>web</tag></tags></vm>`
+pub fn metadata_xml(installation: &str, owner: Option<(i64, &str)>, tags: &[String]) -> std::io::Result<String> {
     let mut w = Writer::new(Vec::new());
     w.create_element("vm")
         .with_attribute(("xmlns", NS))
+        .with_attribute(("installation", installation))
         .write_inner_content(|w| {
             if let Some((id, name)) = owner {
                 w.create_element("owner")
@@ -29,17 +38,19 @@ pub fn metadata_xml(owner: Option<(i64, &str)>, tags: &[String]) -> std::io::Res
     String::from_utf8(w.into_inner()).map_err(std::io::Error::other)
 }
 
-/// Owner id and tags from Hangar's metadata element.
-pub fn parse_metadata(xml: &str) -> (Option<i64>, Vec<String>) {
+/// The owner Hangar's metadata element claims (a claim only: it grants nothing) and the tags.
+pub fn parse_metadata(xml: &str) -> (Option<MetaOwner>, Vec<String>) {
     let Ok(doc) = roxmltree::Document::parse(xml) else {
         return (None, Vec::new());
     };
     let root = doc.root_element();
-    let owner = root
-        .children()
-        .find(|n| n.has_tag_name("owner"))
-        .and_then(|n| n.attribute("id"))
-        .and_then(|s| s.parse().ok());
+    let owner = root.children().find(|n| n.has_tag_name("owner")).and_then(|n| {
+        Some(MetaOwner {
+            installation: root.attribute("installation").map(|s| s.chars().take(64).collect()),
+            id: n.attribute("id")?.parse().ok()?,
+            name: n.text().unwrap_or("").chars().take(64).collect(),
+        })
+    });
     let tags = root
         .descendants()
         .filter(|n| n.has_tag_name("tag"))
@@ -170,9 +181,14 @@ mod tests {
     #[test]
     fn metadata_round_trips_hostile_text() {
         let tags = vec!["<b>&\"'".to_string(), "web".into()];
-        let xml = metadata_xml(Some((7, "o'neil <&>")), &tags).unwrap();
+        let xml = metadata_xml("inst\"1", Some((7, "o'neil <&>")), &tags).unwrap();
         assert!(!xml.contains("<b>"), "{xml}");
-        assert_eq!(parse_metadata(&xml), (Some(7), tags));
+        let owner = MetaOwner {
+            installation: Some("inst\"1".into()),
+            id: 7,
+            name: "o'neil <&>".into(),
+        };
+        assert_eq!(parse_metadata(&xml), (Some(owner), tags));
         assert_eq!(parse_metadata("not xml"), (None, vec![]));
     }
 

@@ -1,5 +1,5 @@
 //! Real tiny guests for tests: defined with `virsh` (as an outside tool would), removed on drop.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,5 @@
 //! Test harness: a real server on port 0 with a temporary data directory, and cookie-keeping clients.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 pub mod guest;
 use hangar::config::{Config, Secret};
 use hangar::Running;
@@ -13,6 +13,7 @@ pub struct TestServer {
     pub base: String,
     pub running: Option<Running>,
     pub dir: tempfile::TempDir,
+    pub config: Config,
 }
 
 impl TestServer {
@@ -31,12 +32,23 @@ impl TestServer {
             ..Default::default()
         };
         tweak(&mut cfg);
-        let running = hangar::start(cfg).await.unwrap();
+        let running = hangar::start(cfg.clone()).await.unwrap();
         TestServer {
             base: format!("http://{}", running.addr),
             running: Some(running),
             dir,
+            config: cfg,
         }
+    }
+
+    /// Stops the server and starts it again on the same data directory (and a new free port).
+    pub async fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        let running = hangar::start(self.config.clone()).await.unwrap();
+        self.base = format!("http://{}", running.addr);
+        self.running = Some(running);
     }
 
     pub fn state(&self) -> &hangar::state::AppState {

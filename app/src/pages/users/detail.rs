@@ -45,6 +45,7 @@ fn UserView(user: User, admin: bool) -> impl IntoView {
     let role = RwSignal::new(user.role);
     let disabled = RwSignal::new(user.disabled);
     let new_password = RwSignal::new(String::new());
+    let keep_tokens = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
     let saved = RwSignal::new(false);
     let confirm_delete = RwSignal::new(false);
@@ -66,7 +67,7 @@ fn UserView(user: User, admin: bool) -> impl IntoView {
             email: Some(email.get_untracked()),
             role: Some(role.get_untracked()),
             disabled: Some(disabled.get_untracked()),
-            password: None,
+            ..Default::default()
         };
         leptos::task::spawn_local(async move { finish(client::update_user(id, req).await.map(|_| ())) });
     };
@@ -85,6 +86,7 @@ fn UserView(user: User, admin: bool) -> impl IntoView {
         ev.prevent_default();
         let req = UpdateUser {
             password: Some(new_password.get_untracked()),
+            keep_tokens: Some(keep_tokens.get_untracked()),
             ..Default::default()
         };
         leptos::task::spawn_local(async move {
@@ -141,6 +143,11 @@ fn UserView(user: User, admin: bool) -> impl IntoView {
                 <h2>{t!(i18n, "users-reset-password")}</h2>
                 <label>{t!(i18n, "field-new-password")}
                     <input type="password" required autocomplete="new-password" data-testid="reset-password" bind:value=new_password/>
+                </label>
+                <p class="muted">{t!(i18n, "users-reset-ends-sessions")}</p>
+                <label class="check">
+                    <input type="checkbox" data-testid="reset-keep-tokens" bind:checked=keep_tokens/>
+                    {t!(i18n, "users-reset-keep-tokens")}
                 </label>
                 <div class="actions"><button class="btn" type="submit" data-testid="reset-submit">{t!(i18n, "users-reset-password")}</button></div>
             </form>

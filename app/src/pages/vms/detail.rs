@@ -1,8 +1,8 @@
 //! One VM: live state, actions (with force off when the guest ignores a shutdown), facts, edit, owner,
 //! delete, the domain XML and the VM's history.
 use super::actions::{action_label, actions_for, run_action, StateBadge};
-use crate::api::{client, ApiError, Role, StreamEvent, UpdateVm, VmDetail};
-use crate::components::layout::{go_to, use_me};
+use crate::api::{client, ApiError, Role, StreamEvent, UpdateVm, VmDeleted, VmDetail};
+use crate::components::layout::use_me;
 use crate::components::live::use_live_events;
 use crate::components::widgets::{fmt_time, ErrorBox, PageError};
 use crate::i18n::use_i18n;
@@ -123,13 +123,14 @@ fn VmView(detail: VmDetail, role: Role) -> impl IntoView {
     };
     let confirm_delete = RwSignal::new(false);
     let with_disks = RwSignal::new(false);
+    let deleted = RwSignal::new(None::<VmDeleted>);
     let delete = {
         let id = id.clone();
         move |_| {
             let id = id.clone();
             leptos::task::spawn_local(async move {
                 match client::delete_vm(id, with_disks.get_untracked()).await {
-                    Ok(()) => go_to("/vms"),
+                    Ok(report) => deleted.set(Some(report)),
                     Err(e) => error.set(Some(e)),
                 }
             });
@@ -154,6 +155,7 @@ fn VmView(detail: VmDetail, role: Role) -> impl IntoView {
         <p><a href="/vms">{t!(i18n, "vms-back")}</a></p>
         <h1 data-testid="vm-title">{detail.vm.name.clone()} " " <StateBadge state=state.into()/></h1>
         <ErrorBox error/>
+        {move || deleted.get().map(|r| view! { <DeleteReport report=r/> })}
         {can_act.then(|| view! {
             <div class="toolbar" data-testid="vm-actions">
                 {move || actions_for(&state.get()).iter().map(|&a| {
@@ -245,4 +247,31 @@ fn VmView(detail: VmDetail, role: Role) -> impl IntoView {
             {move || xml.get().map(|x| view! { <pre class="xml" data-testid="vm-xml">{x}</pre> })}
         </section>
     }
+}
+
+/// What deleting the VM did with each disk: deleted, or kept and why.
+#[component]
+fn DeleteReport(report: VmDeleted) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <section class="card" data-testid="vm-deleted-report">
+            <div class="alert ok">{t!(i18n, "vms-deleted")}</div>
+            <ul class="disk-report">
+                {report.disks_deleted.into_iter().map(|p| view! {
+                    <li data-testid="disk-deleted"><code>{p}</code> " " {t!(i18n, "vms-disk-deleted")}</li>
+                }).collect_view()}
+                {report.disks_kept.into_iter().map(|k| {
+                    let reason = k.reason.clone();
+                    view! {
+                        <li data-testid="disk-kept"><code>{k.path}</code> " " {move || kept_reason(i18n, &reason)}</li>
+                    }
+                }).collect_view()}
+            </ul>
+            <p><a class="btn" href="/vms" data-testid="vm-deleted-back">{t!(i18n, "vms-back")}</a></p>
+        </section>
+    }
+}
+
+fn kept_reason(i18n: crate::i18n::I18n, reason: &str) -> String {
+    crate::i18n::lookup(i18n.0.get(), &format!("vms-disk-kept-{reason}"), reason)
 }
