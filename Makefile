@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run build site setup test test-rust test-e2e lint
+.PHONY: run build site setup test test-rust test-e2e lint ci
 
 ## Install what is missing, build, and start on http://127.0.0.1:8080 with data in ./data.
 run: build
@@ -18,6 +18,9 @@ setup:
 site:
 	scripts/build-site.sh
 
+## What CI runs: formatting and lints (native and WASM), then every test.
+ci: lint test
+
 ## Everything: unit, integration and browser tests.
 test:
 	scripts/setup.sh --test
@@ -31,7 +34,7 @@ test-e2e:
 	cargo build -p server
 	cd end2end && npx playwright test
 
-lint:
+lint: setup
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate -- -D warnings

@@ -1,7 +1,16 @@
 // Browser tests: Debian's Chromium against a real hangar (debug build) on a fresh data directory.
 import { defineConfig } from '@playwright/test';
+import { execSync } from 'node:child_process';
 
-const port = Number(process.env.E2E_PORT ?? 18181);
+// A free port, chosen once: workers load this file again and inherit the variable, so all agree on it, and two
+// runs on one machine never collide.
+if (!process.env.E2E_PORT) {
+  process.env.E2E_PORT = execSync(
+    `node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"`,
+  ).toString().trim();
+}
+const port = Number(process.env.E2E_PORT);
+const dataDir = `../target/e2e-data-${port}`;
 export const ADMIN_PASSWORD = 'e2e-admin-password';
 
 export default defineConfig({
@@ -20,10 +29,10 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: `rm -rf ../target/e2e-data && exec ../target/debug/hangar serve`,
+    command: `rm -rf ${dataDir} && exec ../target/debug/hangar serve`,
     env: {
       HANGAR_LISTEN: `127.0.0.1:${port}`,
-      HANGAR_DATA_DIR: '../target/e2e-data',
+      HANGAR_DATA_DIR: dataDir,
       HANGAR_ADMIN_PASSWORD: ADMIN_PASSWORD,
       HANGAR_LOG: 'warn',
       HANGAR_BOOTSTRAP_HOST: 'qemu:///system',

@@ -1,8 +1,7 @@
 // The foundation as a user meets it: accounts, quotas, languages, the audit log and its CSV.
-import { test, expect } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { ADMIN_PASSWORD } from '../playwright.config';
-import { hydrated, signIn } from './helpers';
+import { test, expect, hydrated, signIn } from './helpers';
 
 test('admin creates a user with a quota; the user sees it in Chinese; the admin audits it all', async ({ browser }) => {
   const adminCtx = await browser.newContext();

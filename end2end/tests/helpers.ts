@@ -1,5 +1,48 @@
-// Shared steps: wait for hydration, sign in.
-import { expect, Page } from '@playwright/test';
+// Shared steps (wait for hydration, sign in) and the `test` every spec uses: it fails a test on any console
+// error, uncaught page error, failed request or server error in any page the test opens.
+import { test as base, expect, BrowserContext, Page } from '@playwright/test';
+
+export { expect };
+
+/// Messages a test expects (a wrong password answers 401, and Chromium logs that as a console error).
+const expectedStatus = /the server responded with a status of (401|403|404|409|429)/;
+
+export const test = base.extend<{ watchdog: void }>({
+  watchdog: [
+    async ({ browser, context }, use) => {
+      const problems: string[] = [];
+      const watchPage = (p: Page) => {
+        p.on('console', (m) => {
+          if (m.type() === 'error' && !expectedStatus.test(m.text())) problems.push(`console error on ${p.url()}: ${m.text()}`);
+        });
+        p.on('pageerror', (e) => problems.push(`uncaught error on ${p.url()}: ${e.message}`));
+        p.on('requestfailed', (r) => {
+          const why = r.failure()?.errorText ?? '';
+          // Navigating away aborts open requests (the event stream among them): not a failure of the page.
+          if (!why.includes('ERR_ABORTED')) problems.push(`request failed: ${r.method()} ${r.url()}: ${why}`);
+        });
+        p.on('response', (r) => {
+          if (r.status() >= 500) problems.push(`server error: ${r.status()} ${r.request().method()} ${r.url()}`);
+        });
+      };
+      const watch = (ctx: BrowserContext) => {
+        ctx.pages().forEach(watchPage);
+        ctx.on('page', watchPage);
+      };
+      watch(context);
+      const newContext = browser.newContext.bind(browser);
+      browser.newContext = async (...args: Parameters<typeof newContext>) => {
+        const ctx = await newContext(...args);
+        watch(ctx);
+        return ctx;
+      };
+      await use();
+      browser.newContext = newContext;
+      expect(problems, problems.join('\n')).toEqual([]);
+    },
+    { auto: true },
+  ],
+});
 
 export async function hydrated(page: Page) {
   await page.waitForSelector('body[data-hydrated="true"]');

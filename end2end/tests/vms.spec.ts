@@ -1,9 +1,9 @@
 // VMs on the real local libvirt: live state in the list, and what a user may see.
-import { test, expect, request as apiRequest, APIRequestContext } from '@playwright/test';
+import { request as apiRequest, APIRequestContext } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { ADMIN_PASSWORD } from '../playwright.config';
-import { signIn } from './helpers';
+import { test, expect, signIn } from './helpers';
 
 const virsh = (...args: string[]) =>
   execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { stdio: 'pipe' }).toString().trim();
@@ -66,7 +66,7 @@ test('an operator starts a VM from the list and watches it change live; a user s
     await expect(user.getByTestId(`vm-row-${a}`)).toBeVisible();
     await expect(user.getByTestId(`vm-row-${b}`)).toHaveCount(0);
     await expect(user.getByTestId('nav-hosts')).toHaveCount(0);
-    expect((await user.request.get(`/api/v1/vms/${uuidB}`)).status()).toBe(403);
+    expect((await user.request.get(`/api/v1/vms/${uuidB}`)).status()).toBe(404);
     expect((await user.request.get(`/api/v1/vms/${uuidA}`)).status()).toBe(200);
     await opCtx.close();
     await userCtx.close();

@@ -186,7 +186,7 @@ pub struct AuditPage {
 
 /// Filters of `GET /api/v1/audit`; times are Unix milliseconds or RFC 3339.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct AuditQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,

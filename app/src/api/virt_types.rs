@@ -125,7 +125,7 @@ pub struct VmPage {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct VmQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,

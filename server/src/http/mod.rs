@@ -4,6 +4,7 @@ pub mod auth;
 pub mod events;
 pub mod extract;
 pub mod hosts;
+pub mod openapi;
 pub mod ops;
 pub mod profile;
 pub mod serve;
@@ -19,36 +20,10 @@ use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{middleware, Json, Router};
+use openapi::ApiDoc;
 use tower_http::set_header::SetResponseHeaderLayer;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
-
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Hangar API", version = "1",
-        description = "REST API of Hangar. Errors are `{\"code\", \"message\", \"details\"}` with stable codes. \
-            Authenticate with the session cookie (changing requests then need `X-CSRF-Token`) or `Authorization: Bearer <token>`."),
-    modifiers(&Security),
-    security(("session" = []), ("bearer" = [])),
-)]
-struct ApiDoc;
-
-struct Security;
-
-impl Modify for Security {
-    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
-        let c = doc.components.get_or_insert_with(Default::default);
-        c.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-        c.add_security_scheme(
-            "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::session::SESSION_COOKIE))),
-        );
-    }
-}
 
 fn api_routes(cfg: &Config) -> OpenApiRouter<AppState> {
     let avatar = OpenApiRouter::new()
@@ -82,7 +57,9 @@ fn api_routes(cfg: &Config) -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of every route the server serves under `/api/v1`.
 pub fn openapi(cfg: &Config) -> utoipa::openapi::OpenApi {
-    api_routes(cfg).split_for_parts().1
+    let mut doc = api_routes(cfg).split_for_parts().1;
+    openapi::document_errors(&mut doc);
+    doc
 }
 
 /// The API router with its audit and session layers, ready to serve or to be called in-process by SSR.
@@ -90,7 +67,8 @@ pub fn api_router(
     state: AppState,
     sessions: tower_sessions::SessionManagerLayer<tower_sessions_sqlx_store::SqliteStore>,
 ) -> Router {
-    let (router, doc) = api_routes(&state.config).split_for_parts();
+    let (router, mut doc) = api_routes(&state.config).split_for_parts();
+    openapi::document_errors(&mut doc);
     let doc = std::sync::Arc::new(doc);
     router
         .route(

@@ -47,6 +47,7 @@ pub async fn update(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteQuery {
     /// Also delete the VM's disk volumes.
     #[serde(default)]
