@@ -106,8 +106,35 @@ impl I18n {
     }
 }
 
+/// "“Field”: what is allowed", for a field error: the rule is specific to the field where one is written
+/// (`rule-<field>`), else to the reason (`reason-<reason>`, with the limits the server sent).
+fn invalid_input_text(lang: Lang, e: &crate::api::ApiError) -> String {
+    let get = |k: &str| match e.details.get(k) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) if !v.is_null() => v.to_string(),
+        _ => String::new(),
+    };
+    let (field, reason) = (get("field"), get("reason"));
+    let label = lookup(lang, &format!("label-{field}"), &field);
+    let limits = [("min", get("min")), ("max", get("max"))];
+    let specific = format!("rule-{field}-{reason}");
+    let rule = if loader(lang).has(&specific) {
+        lookup_args(lang, &specific, &limits)
+    } else if loader(lang).has(&format!("rule-{field}")) && reason != "too_long" && reason != "empty" {
+        lookup_args(lang, &format!("rule-{field}"), &limits)
+    } else if loader(lang).has(&format!("reason-{reason}")) {
+        lookup_args(lang, &format!("reason-{reason}"), &limits)
+    } else {
+        reason
+    };
+    lookup_args(lang, "error-invalid-input", &[("label", label), ("rule", rule)])
+}
+
 /// The translated text of an API error, with its details as arguments.
 pub fn error_text(lang: Lang, e: &crate::api::ApiError) -> String {
+    if e.code == "invalid_input" {
+        return invalid_input_text(lang, e);
+    }
     let key = format!("error-{}", e.code.replace('_', "-"));
     if !loader(lang).has(&key) {
         return e.message.clone();
@@ -139,6 +166,10 @@ pub fn error_text(lang: Lang, e: &crate::api::ApiError) -> String {
     .into_iter()
     .map(|k| (k, detail(k)))
     .collect();
+    // A VM state is shown in words, as everywhere else.
+    if let Some((_, s)) = args.iter_mut().find(|(k, v)| *k == "state" && !v.is_empty()) {
+        *s = lookup(lang, &format!("vm-state-{s}"), s);
+    }
     // The reference of a server-side failure, so an admin can find its log line.
     let message = match e.details.get("reference").and_then(|r| r.as_str()) {
         Some(r) => lookup_args(lang, "error-reference", &[("reference", r.to_string())]),
@@ -260,6 +291,47 @@ mod tests {
         let zh = keys(include_str!("../../locales/zh-CN/app.ftl"));
         assert!(en.len() > 50);
         assert_eq!(en, zh);
+    }
+
+    #[test]
+    fn field_errors_say_what_is_allowed() {
+        let e = |field: &str, reason: &str, extra: serde_json::Value| {
+            let mut details = serde_json::json!({ "field": field, "reason": reason });
+            if let (Some(d), Some(x)) = (details.as_object_mut(), extra.as_object()) {
+                d.extend(x.clone());
+            }
+            crate::api::ApiError {
+                code: "invalid_input".into(),
+                message: "x".into(),
+                details,
+            }
+        };
+        let name = e("name", "bad_format", serde_json::Value::Null);
+        assert_eq!(
+            error_text(Lang::En, &name),
+            "“Name”: use 1–64 letters, digits, and . _ - +"
+        );
+        assert_eq!(
+            error_text(Lang::ZhCn, &name),
+            "“名称”：使用 1–64 个字母、数字或 . _ - +"
+        );
+        let long = e("display_name", "too_long", serde_json::json!({ "max": 100 }));
+        assert_eq!(
+            error_text(Lang::En, &long),
+            "“Display name”: too long (at most 100 characters)"
+        );
+        let odd = e("frobs", "bad_format", serde_json::Value::Null);
+        assert_eq!(error_text(Lang::En, &odd), "“frobs”: not in the expected form");
+        let busy = crate::api::ApiError {
+            code: "invalid_state".into(),
+            message: "x".into(),
+            details: serde_json::json!({ "action": "start", "state": "shutoff" }),
+        };
+        assert!(
+            error_text(Lang::ZhCn, &busy).contains("已关机"),
+            "{}",
+            error_text(Lang::ZhCn, &busy)
+        );
     }
 
     #[test]

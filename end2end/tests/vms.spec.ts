@@ -1,34 +1,6 @@
 // VMs on the real local libvirt: live state in the list, and what a user may see.
-import { request as apiRequest, APIRequestContext } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { ADMIN_PASSWORD } from '../playwright.config';
 import { test, expect, signIn } from './helpers';
-
-const virsh = (...args: string[]) =>
-  execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { stdio: 'pipe' }).toString().trim();
-
-function defineGuest(name: string): string {
-  const dir = '/var/lib/libvirt/images/hangar-guest';
-  const xml = `<domain type='qemu'><name>${name}</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
-    <os><type arch='x86_64' machine='pc'>hvm</type><kernel>${dir}/vmlinuz</kernel><initrd>${dir}/initrd.img</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1</cmdline></os><features><acpi/></features>
-    <devices><serial type='pty'><target port='0'/></serial></devices></domain>`;
-  writeFileSync(`/tmp/${name}.xml`, xml);
-  virsh('define', `/tmp/${name}.xml`);
-  return virsh('domuuid', name);
-}
-
-function removeGuest(name: string) {
-  try { virsh('destroy', name); } catch { /* not running */ }
-  try { virsh('undefine', name); } catch { /* already gone */ }
-}
-
-async function adminApi(baseURL: string): Promise<[APIRequestContext, string]> {
-  const api = await apiRequest.newContext({ baseURL });
-  const me = await (await api.post('/api/v1/auth/login', { data: { username: 'admin', password: ADMIN_PASSWORD } })).json();
-  return [api, me.csrf_token];
-}
+import { adminApi, defineGuest, removeGuest, virsh } from './guests';
 
 test('an operator starts a VM from the list and watches it change live; a user sees only their own', async ({ browser, baseURL }) => {
   const suffix = Date.now().toString(36);
@@ -53,7 +25,7 @@ test('an operator starts a VM from the list and watches it change live; a user s
     await op.getByTestId('nav-vms').click();
     const row = op.getByTestId(`vm-row-${a}`);
     await expect(row.getByTestId('vm-state')).toHaveAttribute('data-state', 'shutoff');
-    await row.getByTestId('vm-start').click();
+    await row.getByTestId('action-start').click();
     await expect(op.getByTestId(`vm-row-${a}`).getByTestId('vm-state')).toHaveAttribute('data-state', 'running');
     // A change made outside Hangar arrives too, without a reload.
     virsh('destroy', a);

@@ -1,6 +1,5 @@
 //! Calls the REST API: over HTTP in the browser, in-process through the axum router during SSR.
-use super::types::*;
-use super::virt_types::*;
+use super::ApiError;
 use serde::{de::DeserializeOwned, Serialize};
 use std::future::Future;
 
@@ -136,7 +135,7 @@ where
 
 /// Uploads raw bytes (the avatar) from the browser.
 #[cfg(feature = "hydrate")]
-pub async fn put_bytes(path: &str, content_type: &str, body: js_sys::Uint8Array) -> ApiResult<()> {
+pub async fn put_bytes<T: DeserializeOwned>(path: &str, content_type: &str, body: js_sys::Uint8Array) -> ApiResult<T> {
     let net = |e: gloo_net::Error| ApiError::new("network", &e.to_string());
     let mut req = gloo_net::http::Request::put(path).header("Content-Type", content_type);
     if let Some(t) = csrf_token() {
@@ -160,11 +159,11 @@ where
     async { Err(ApiError::new("internal", "no transport")) }
 }
 
-fn get<T: DeserializeOwned + Send + 'static>(path: String) -> impl Future<Output = ApiResult<T>> + Send {
+pub(super) fn get<T: DeserializeOwned + Send + 'static>(path: String) -> impl Future<Output = ApiResult<T>> + Send {
     request::<(), T>(Method::Get, path, None)
 }
 
-fn send<B: Serialize + Send + 'static, T: DeserializeOwned + Send + 'static>(
+pub(super) fn send<B: Serialize + Send + 'static, T: DeserializeOwned + Send + 'static>(
     method: Method,
     path: String,
     body: B,
@@ -205,94 +204,4 @@ pub fn encode(s: &str) -> String {
         }
     }
     out
-}
-
-pub fn login(req: LoginRequest) -> impl Future<Output = ApiResult<Me>> + Send {
-    send(Method::Post, "/api/v1/auth/login".into(), req)
-}
-pub fn logout() -> impl Future<Output = ApiResult<()>> + Send {
-    request::<(), ()>(Method::Post, "/api/v1/auth/logout".into(), None)
-}
-pub fn me() -> impl Future<Output = ApiResult<Me>> + Send {
-    get("/api/v1/auth/me".into())
-}
-pub fn update_profile(p: UpdateProfile) -> impl Future<Output = ApiResult<User>> + Send {
-    send(Method::Patch, "/api/v1/profile".into(), p)
-}
-pub fn change_password(p: ChangePassword) -> impl Future<Output = ApiResult<()>> + Send {
-    send(Method::Put, "/api/v1/profile/password".into(), p)
-}
-pub fn list_users() -> impl Future<Output = ApiResult<Vec<User>>> + Send {
-    get("/api/v1/users".into())
-}
-pub fn get_user(id: i64) -> impl Future<Output = ApiResult<User>> + Send {
-    get(format!("/api/v1/users/{id}"))
-}
-pub fn create_user(u: CreateUser) -> impl Future<Output = ApiResult<User>> + Send {
-    send(Method::Post, "/api/v1/users".into(), u)
-}
-pub fn update_user(id: i64, u: UpdateUser) -> impl Future<Output = ApiResult<User>> + Send {
-    send(Method::Patch, format!("/api/v1/users/{id}"), u)
-}
-pub fn delete_user(id: i64) -> impl Future<Output = ApiResult<()>> + Send {
-    request::<(), ()>(Method::Delete, format!("/api/v1/users/{id}"), None)
-}
-pub fn set_quota(id: i64, q: QuotaLimits) -> impl Future<Output = ApiResult<Quota>> + Send {
-    send(Method::Put, format!("/api/v1/users/{id}/quota"), q)
-}
-pub fn audit(q: AuditQuery) -> impl Future<Output = ApiResult<AuditPage>> + Send {
-    get(format!("/api/v1/audit{}", query_string(&q)))
-}
-/// The CSV export of the same filters, for a download link.
-pub fn audit_csv_url(q: &AuditQuery) -> String {
-    let mut q = q.clone();
-    q.page = None;
-    q.per_page = None;
-    format!("/api/v1/audit.csv{}", query_string(&q))
-}
-pub fn list_tokens() -> impl Future<Output = ApiResult<Vec<ApiToken>>> + Send {
-    get("/api/v1/tokens".into())
-}
-pub fn create_token(t: CreateToken) -> impl Future<Output = ApiResult<CreatedToken>> + Send {
-    send(Method::Post, "/api/v1/tokens".into(), t)
-}
-pub fn delete_token(id: i64) -> impl Future<Output = ApiResult<()>> + Send {
-    request::<(), ()>(Method::Delete, format!("/api/v1/tokens/{id}"), None)
-}
-
-pub fn list_hosts() -> impl Future<Output = ApiResult<Vec<Host>>> + Send {
-    get("/api/v1/hosts".into())
-}
-pub fn get_host(id: i64) -> impl Future<Output = ApiResult<HostDetail>> + Send {
-    get(format!("/api/v1/hosts/{id}"))
-}
-pub fn create_host(h: CreateHost) -> impl Future<Output = ApiResult<Host>> + Send {
-    send(Method::Post, "/api/v1/hosts".into(), h)
-}
-pub fn update_host(id: i64, h: UpdateHost) -> impl Future<Output = ApiResult<Host>> + Send {
-    send(Method::Patch, format!("/api/v1/hosts/{id}"), h)
-}
-pub fn delete_host(id: i64) -> impl Future<Output = ApiResult<()>> + Send {
-    request::<(), ()>(Method::Delete, format!("/api/v1/hosts/{id}"), None)
-}
-pub fn list_vms(q: VmQuery) -> impl Future<Output = ApiResult<VmPage>> + Send {
-    get(format!("/api/v1/vms{}", query_string(&q)))
-}
-pub fn get_vm(id: String) -> impl Future<Output = ApiResult<VmDetail>> + Send {
-    get(format!("/api/v1/vms/{id}"))
-}
-pub fn vm_xml(id: String) -> impl Future<Output = ApiResult<String>> + Send {
-    get(format!("/api/v1/vms/{id}/xml"))
-}
-pub fn update_vm(id: String, u: UpdateVm) -> impl Future<Output = ApiResult<VmDetail>> + Send {
-    send(Method::Patch, format!("/api/v1/vms/{id}"), u)
-}
-pub fn delete_vm(id: String, disks: bool) -> impl Future<Output = ApiResult<VmDeleted>> + Send {
-    request::<(), VmDeleted>(Method::Delete, format!("/api/v1/vms/{id}?disks={disks}"), None)
-}
-pub fn vm_action(id: String, action: &'static str) -> impl Future<Output = ApiResult<Vm>> + Send {
-    request::<(), Vm>(Method::Post, format!("/api/v1/vms/{id}/actions/{action}"), None)
-}
-pub fn vm_batch(b: BatchRequest) -> impl Future<Output = ApiResult<Vec<BatchItem>>> + Send {
-    send(Method::Post, "/api/v1/vms/batch".into(), b)
 }

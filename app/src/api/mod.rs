@@ -1,7 +1,21 @@
-//! The API contract: wire types and a typed client for every endpoint, used by the UI in the browser and during SSR.
+//! The API contract, one file per resource: its wire types (with OpenAPI schemas under `ssr`) and its typed
+//! client calls, used by the UI in the browser and during SSR and by the server's handlers. `client` is the
+//! transport they share.
+pub mod audit;
+pub mod auth;
 pub mod client;
-pub mod types;
-pub mod virt_types;
+pub mod error;
+pub mod events;
+pub mod hosts;
+pub mod tokens;
+pub mod users;
+pub mod vms;
 
-pub use types::*;
-pub use virt_types::*;
+pub use audit::*;
+pub use auth::*;
+pub use error::*;
+pub use events::*;
+pub use hosts::*;
+pub use tokens::*;
+pub use users::*;
+pub use vms::*;

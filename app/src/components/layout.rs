@@ -1,5 +1,5 @@
 //! The signed-in frame: navigation, language switcher, user menu; sends strangers to the login page.
-use crate::api::{client, ApiError, Me, Role, UpdateProfile};
+use crate::api::{ApiError, Me, Role, UpdateProfile};
 use crate::i18n::{use_i18n, I18n, Lang};
 use crate::t;
 use leptos::prelude::*;
@@ -12,12 +12,12 @@ pub struct MeResource(pub Resource<Result<Me, ApiError>>);
 pub fn use_me() -> Resource<Result<Me, ApiError>> {
     use_context::<MeResource>()
         .map(|m| m.0)
-        .unwrap_or_else(|| Resource::new(|| (), |_| client::me()))
+        .unwrap_or_else(|| Resource::new(|| (), |_| crate::api::auth::me()))
 }
 
 #[component]
 pub fn Layout() -> impl IntoView {
-    let me = Resource::new(|| (), |_| client::me());
+    let me = Resource::new(|| (), |_| crate::api::auth::me());
     provide_context(MeResource(me));
     view! {
         <Suspense fallback=|| view! { <div class="loading">"…"</div> }>
@@ -79,7 +79,7 @@ fn Frame(me: Me) -> impl IntoView {
 
 fn logout() {
     leptos::task::spawn_local(async move {
-        let _ = client::logout().await;
+        let _ = crate::api::auth::logout().await;
         go_to("/login");
     });
 }
@@ -118,7 +118,7 @@ pub fn LanguageSwitcher(signed_in: bool) -> impl IntoView {
                 ..Default::default()
             };
             leptos::task::spawn_local(async move {
-                let _ = client::update_profile(req).await;
+                let _ = crate::api::users::update_profile(req).await;
             });
         }
     };

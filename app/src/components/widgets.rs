@@ -144,3 +144,14 @@ mod tests {
         assert_eq!(fmt_time(951_782_400_000), "2000-02-29 00:00:00");
     }
 }
+
+/// Waits `ms` milliseconds in the browser (a timer, not a busy loop).
+#[cfg(feature = "hydrate")]
+pub async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}

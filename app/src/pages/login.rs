@@ -1,5 +1,5 @@
 //! The sign-in page.
-use crate::api::{client, ApiError, LoginRequest};
+use crate::api::{ApiError, LoginRequest};
 use crate::components::layout::{go_to, LanguageSwitcher};
 use crate::components::widgets::ErrorBox;
 use crate::i18n::use_i18n;
@@ -22,7 +22,7 @@ pub fn LoginPage() -> impl IntoView {
             password: password.get_untracked(),
         };
         leptos::task::spawn_local(async move {
-            match client::login(req).await {
+            match crate::api::auth::login(req).await {
                 Ok(me) => {
                     #[cfg(feature = "hydrate")]
                     if let Some(l) = crate::i18n::Lang::parse(&me.user.language) {

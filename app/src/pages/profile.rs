@@ -1,5 +1,5 @@
 //! One's own account: name, language, password, avatar and API tokens.
-use crate::api::{client, ApiError, ApiToken, ChangePassword, CreateToken, UpdateProfile};
+use crate::api::{ApiError, ApiToken, ChangePassword, CreateToken, UpdateProfile};
 use crate::components::layout::use_me;
 use crate::components::widgets::{fmt_time, role_label, ErrorBox, PageError};
 use crate::i18n::use_i18n;
@@ -10,6 +10,7 @@ use leptos::prelude::*;
 pub fn ProfilePage() -> impl IntoView {
     let i18n = use_i18n();
     let me = use_me();
+    let (token_version, tokens) = token_list();
     view! {
         <h1>{t!(i18n, "profile-title")}</h1>
         <Suspense fallback=|| ()>
@@ -20,7 +21,7 @@ pub fn ProfilePage() -> impl IntoView {
                         <ProfileForm display_name=m.user.display_name.clone() email=m.user.email.clone()/>
                         <AvatarForm user_id=m.user.id has_avatar=m.user.has_avatar/>
                         <PasswordForm/>
-                        <Tokens/>
+                        <Tokens version=token_version tokens/>
                     }.into_any(),
                     Err(e) => view! { <PageError error=e/> }.into_any(),
                 }
@@ -44,7 +45,7 @@ fn ProfileForm(display_name: String, email: String) -> impl IntoView {
             language: None,
         };
         leptos::task::spawn_local(async move {
-            let r = client::update_profile(req).await;
+            let r = crate::api::users::update_profile(req).await;
             saved.set(r.is_ok());
             error.set(r.err());
         });
@@ -77,7 +78,7 @@ fn PasswordForm() -> impl IntoView {
             new_password: new.get_untracked(),
         };
         leptos::task::spawn_local(async move {
-            let r = client::change_password(req).await;
+            let r = crate::api::users::change_password(req).await;
             if r.is_ok() {
                 current.set(String::new());
                 new.set(String::new());
@@ -109,6 +110,7 @@ fn AvatarForm(user_id: i64, has_avatar: bool) -> impl IntoView {
     let i18n = use_i18n();
     let version = RwSignal::new(if has_avatar { 1u32 } else { 0 });
     let error = RwSignal::new(None::<ApiError>);
+    let saved = RwSignal::new(false);
     let on_file = move |_ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
@@ -129,12 +131,17 @@ fn AvatarForm(user_id: i64, has_avatar: bool) -> impl IntoView {
                 };
                 let bytes = js_sys::Uint8Array::new(&buf);
                 let kind = file.type_();
-                match client::put_bytes("/api/v1/profile/avatar", &kind, bytes).await {
-                    Ok(()) => {
+                // The answer is the updated account.
+                match crate::api::client::put_bytes::<crate::api::User>("/api/v1/profile/avatar", &kind, bytes).await {
+                    Ok(_) => {
                         error.set(None);
+                        saved.set(true);
                         version.update(|v| *v += 1);
                     }
-                    Err(e) => error.set(Some(e)),
+                    Err(e) => {
+                        saved.set(false);
+                        error.set(Some(e));
+                    }
                 }
             });
         }
@@ -152,15 +159,24 @@ fn AvatarForm(user_id: i64, has_avatar: bool) -> impl IntoView {
                 </label>
             </div>
             <ErrorBox error/>
+            <Show when=move || saved.get()><div class="alert ok" data-testid="avatar-saved">{t!(i18n, "profile-avatar-saved")}</div></Show>
         </section>
     }
 }
 
-#[component]
-fn Tokens() -> impl IntoView {
-    let i18n = use_i18n();
+/// The token list, made when the page is made (not inside another resource's loading), so that its place in
+/// the server-rendered page is the same on every load and hydration finds it there.
+fn token_list() -> (RwSignal<u32>, Resource<Result<Vec<ApiToken>, ApiError>>) {
     let version = RwSignal::new(0u32);
-    let tokens = Resource::new(move || version.get(), |_| client::list_tokens());
+    (
+        version,
+        Resource::new(move || version.get(), |_| crate::api::tokens::list_tokens()),
+    )
+}
+
+#[component]
+fn Tokens(version: RwSignal<u32>, tokens: Resource<Result<Vec<ApiToken>, ApiError>>) -> impl IntoView {
+    let i18n = use_i18n();
     let name = RwSignal::new(String::new());
     let secret = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<ApiError>);
@@ -170,7 +186,7 @@ fn Tokens() -> impl IntoView {
             name: name.get_untracked(),
         };
         leptos::task::spawn_local(async move {
-            match client::create_token(req).await {
+            match crate::api::tokens::create_token(req).await {
                 Ok(t) => {
                     secret.set(Some(t.secret));
                     name.set(String::new());
@@ -183,7 +199,7 @@ fn Tokens() -> impl IntoView {
     };
     let revoke = move |id: i64| {
         leptos::task::spawn_local(async move {
-            match client::delete_token(id).await {
+            match crate::api::tokens::delete_token(id).await {
                 Ok(()) => version.update(|v| *v += 1),
                 Err(e) => error.set(Some(e)),
             }

@@ -40,7 +40,7 @@ impl VmRow {
         Vm {
             id: self.uuid.clone(),
             name: self.name.clone(),
-            state: self.state.clone(),
+            state: app::api::VmState::parse(&self.state),
             host_id: self.host_id,
             host_name: self.host_name.clone(),
             owner_id: self.owner_id,

@@ -17,7 +17,11 @@ pub fn username(s: &str) -> Result<()> {
 
 fn text(field: &'static str, s: &str, max: usize) -> Result<()> {
     if s.chars().count() > max {
-        return Err(Error::invalid(field, "too_long"));
+        return Err(Error::Invalid {
+            field,
+            reason: "too_long",
+            details: json!({ "max": max }),
+        });
     }
     if s.chars().any(|c| c.is_control()) {
         return Err(Error::invalid(field, "control_characters"));

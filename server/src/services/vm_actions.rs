@@ -6,55 +6,36 @@ use crate::error::{Error, Result};
 use crate::services::{audit, inventory};
 use crate::state::AppState;
 use crate::virt::{domain, xml};
-use app::api::{BatchItem, BatchRequest, KeptDisk, Vm, VmDeleted};
+use app::api::{BatchItem, BatchRequest, KeptDisk, Vm, VmAction, VmDeleted, VmState};
 use serde_json::json;
 use virt::sys;
 
-pub const ACTIONS: [&str; 7] = ["start", "shutdown", "poweroff", "reboot", "reset", "pause", "resume"];
-
-/// Which states an action fits; anything else is refused with `invalid_state` before libvirt is asked.
-fn fits(action: &str, state: &str) -> bool {
-    match action {
-        "start" => matches!(state, "shutoff" | "crashed" | "nostate"),
-        "shutdown" | "reboot" | "reset" | "pause" => matches!(state, "running" | "blocked"),
-        "poweroff" => matches!(
-            state,
-            "running" | "blocked" | "paused" | "shutdown" | "crashed" | "pmsuspended"
-        ),
-        "resume" => matches!(state, "paused" | "pmsuspended"),
-        _ => false,
-    }
-}
-
-async fn do_action(state: &AppState, p: &Principal, uuid: &str, action: &str) -> Result<(VmRow, Vm)> {
-    if !ACTIONS.contains(&action) {
-        return Err(Error::NotFound("action"));
-    }
+async fn do_action(state: &AppState, p: &Principal, uuid: &str, action: VmAction) -> Result<(VmRow, Vm)> {
     let vm = visible(state, p, uuid, Action::VmOperate).await?;
     let id = vm.uuid.clone();
-    let act = action.to_string();
+    let act = action;
     let facts = state
         .virt
         .call(vm.host_id, &vm.host_name, move |c| {
             let dom = domain::lookup(c, &id)?;
             let current = domain::state_name(dom.info()?.state);
-            if !fits(&act, current) {
+            if !act.allowed_in(VmState::parse(current)) {
                 return Ok(Err(current.to_string()));
             }
-            match act.as_str() {
-                "start" => dom.create()?,
-                "shutdown" => dom.shutdown()?,
-                "poweroff" => dom.destroy()?,
-                "reboot" => dom.reboot(sys::VIR_DOMAIN_REBOOT_DEFAULT)?,
-                "reset" => dom.reset()?,
-                "pause" => dom.suspend()?,
-                _ => dom.resume()?,
-            }
+            match act {
+                VmAction::Start => dom.create()?,
+                VmAction::Shutdown => dom.shutdown()?,
+                VmAction::Poweroff => dom.destroy()?,
+                VmAction::Reboot => dom.reboot(sys::VIR_DOMAIN_REBOOT_DEFAULT)?,
+                VmAction::Reset => dom.reset()?,
+                VmAction::Pause => dom.suspend()?,
+                VmAction::Resume => dom.resume()?,
+            };
             Ok(Ok(domain::facts(&dom)?))
         })
         .await?
         .map_err(|current| Error::InvalidAction {
-            action: action.to_string(),
+            action: action.as_str().to_string(),
             state: current,
         })?;
     let mut conn = state.db.acquire().await?;
@@ -65,12 +46,13 @@ async fn do_action(state: &AppState, p: &Principal, uuid: &str, action: &str) ->
 
 pub async fn action(state: &AppState, caller: &Caller, uuid: &str, action: &str) -> Result<Vm> {
     let p = caller.require()?;
+    let action = VmAction::parse(action).ok_or(Error::NotFound("action"))?;
     let (before, vm) = do_action(state, p, uuid, action).await?;
     let details = json!({ "name": vm.name, "host": vm.host_name, "from": before.state, "to": vm.state });
     audit::record_alone(
         state,
         caller,
-        &format!("vm.{action}"),
+        &format!("vm.{}", action.as_str()),
         Some(&format!("vm:{uuid}")),
         audit::Outcome::Ok,
         &details,
@@ -184,24 +166,47 @@ pub async fn delete(state: &AppState, caller: &Caller, uuid: &str, disks: bool) 
 
 pub async fn batch(state: &AppState, caller: &Caller, req: BatchRequest) -> Result<Vec<BatchItem>> {
     let p = caller.require()?;
-    let allowed = ["start", "shutdown", "poweroff", "reboot", "delete"];
-    if !allowed.contains(&req.action.as_str()) {
-        return Err(Error::invalid("action", "unknown_value"));
-    }
+    let batchable = [
+        VmAction::Start,
+        VmAction::Shutdown,
+        VmAction::Poweroff,
+        VmAction::Reboot,
+    ];
+    let action = match req.action.as_str() {
+        "delete" => None,
+        a => match VmAction::parse(a).filter(|a| batchable.contains(a)) {
+            Some(a) => Some(a),
+            None => return Err(Error::invalid("action", "unknown_value")),
+        },
+    };
     if req.ids.is_empty() || req.ids.len() > 500 {
         return Err(Error::invalid("ids", "out_of_range"));
     }
-    let (action, delete_disks) = (req.action.as_str(), req.delete_disks);
+    let delete_disks = req.delete_disks;
     let work = req.ids.iter().map(|id| async move {
-        let r = if action == "delete" {
-            do_delete(state, p, id, delete_disks).await.map(|_| ())
-        } else {
-            do_action(state, p, id, action).await.map(|_| ())
+        let r = match action {
+            None => do_delete(state, p, id, delete_disks)
+                .await
+                .map(|(vm, _)| (vm.name, None)),
+            Some(a) => do_action(state, p, id, a)
+                .await
+                .map(|(_, vm)| (vm.name, Some(vm.state))),
         };
-        BatchItem {
-            id: id.clone(),
-            ok: r.is_ok(),
-            error: r.err().map(|e| e.to_api()),
+        match r {
+            Ok((name, state)) => BatchItem {
+                id: id.clone(),
+                name: Some(name),
+                state,
+                ok: true,
+                error: None,
+            },
+            Err(e) => BatchItem {
+                id: id.clone(),
+                name: None,
+                state: None,
+                ok: false,
+                error: Some(e.to_api()),
+            },
         }
     });
     let items = futures::future::join_all(work).await;

@@ -31,14 +31,19 @@ fn validate(u: &UpdateVm) -> Result<()> {
             return Err(Error::invalid("tags", "bad_format"));
         }
     }
-    for (field, v, max) in [("vcpus", u.vcpus, 512), ("max_vcpus", u.max_vcpus, 512)] {
-        if v.is_some_and(|v| !(1..=max).contains(&v)) {
-            return Err(Error::invalid(field, "out_of_range"));
-        }
-    }
-    for (field, v) in [("memory_mib", u.memory_mib), ("max_memory_mib", u.max_memory_mib)] {
-        if v.is_some_and(|v| !(16..=4 * 1024 * 1024).contains(&v)) {
-            return Err(Error::invalid(field, "out_of_range"));
+    let mem = (16, 4 * 1024 * 1024);
+    for (field, v, (min, max)) in [
+        ("vcpus", u.vcpus, (1, 512)),
+        ("max_vcpus", u.max_vcpus, (1, 512)),
+        ("memory_mib", u.memory_mib, mem),
+        ("max_memory_mib", u.max_memory_mib, mem),
+    ] {
+        if v.is_some_and(|v| !(min..=max).contains(&v)) {
+            return Err(Error::Invalid {
+                field,
+                reason: "out_of_range",
+                details: serde_json::json!({ "min": min, "max": max }),
+            });
         }
     }
     Ok(())

@@ -55,7 +55,14 @@ fn matches(v: &VmRow, q: &VmQuery, only_owner: Option<i64>) -> bool {
     }
     match nonempty(&q.owner).as_deref() {
         Some("none") if v.owner_id.is_some() => return false,
-        Some(o) if o != "none" && v.owner_id.map(|id| id.to_string()).as_deref() != Some(o) => return false,
+        // An owner is named by id or by username (case does not matter).
+        Some(o)
+            if o != "none"
+                && v.owner_id.map(|id| id.to_string()).as_deref() != Some(o)
+                && !v.owner.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(o)) =>
+        {
+            return false
+        }
         _ => {}
     }
     if let Some(t) = nonempty(&q.tag) {
@@ -164,6 +171,14 @@ mod tests {
         assert_eq!(
             names(select(&rows, &q(|q| q.owner = Some("none".into())), None, 1, 50).unwrap()).1,
             vec!["beta"]
+        );
+        assert_eq!(
+            names(select(&rows, &q(|q| q.owner = Some("USER3".into())), None, 1, 50).unwrap()).1,
+            vec!["gamma-long"]
+        );
+        assert_eq!(
+            names(select(&rows, &q(|q| q.owner = Some("2".into())), None, 1, 50).unwrap()).1,
+            vec!["alpha"]
         );
         assert_eq!(
             names(select(&rows, &q(|q| q.tag = Some("db".into())), None, 1, 50).unwrap()).1,

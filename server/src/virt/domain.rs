@@ -54,7 +54,8 @@ pub fn facts(dom: &Domain) -> Result<Facts, virt::error::Error> {
         name: dom.name()?,
         state: state.to_string(),
         vcpus: i64::from(info.nr_virt_cpu),
-        memory_mib: (info.max_mem / 1024) as i64,
+        // The current allocation (the balloon's target); the maximum is in the XML.
+        memory_mib: (info.memory / 1024) as i64,
         claimed_owner,
         tags,
         ips,

@@ -27,7 +27,7 @@ fn query_from_url() -> Memo<AuditQuery> {
 pub fn AuditList() -> impl IntoView {
     let i18n = use_i18n();
     let query = query_from_url();
-    let page = Resource::new(move || query.get(), client::audit);
+    let page = Resource::new(move || query.get(), crate::api::audit::audit);
     let v = move |f: fn(&AuditQuery) -> Option<String>| move || f(&query.get()).unwrap_or_default();
     let result = move || query.get().result.unwrap_or_default();
     view! {
@@ -47,7 +47,7 @@ pub fn AuditList() -> impl IntoView {
             <label>{t!(i18n, "audit-to")}<input name="to" type="datetime-local" prop:value=v(|q| q.to.clone()) data-testid="filter-to"/></label>
             <div class="actions">
                 <button class="btn primary" type="submit" data-testid="filter-submit">{t!(i18n, "action-filter")}</button>
-                <a class="btn" href=move || client::audit_csv_url(&query.get()) download="hangar-audit.csv" data-testid="audit-csv">
+                <a class="btn" href=move || crate::api::audit::audit_csv_url(&query.get()) download="hangar-audit.csv" data-testid="audit-csv">
                     {t!(i18n, "audit-export-csv")}
                 </a>
             </div>

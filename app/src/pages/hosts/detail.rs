@@ -1,6 +1,6 @@
 //! One host: status, CPU and memory facts, versions, VM counts by state, maintenance, removal.
 use super::list::status_label;
-use crate::api::{client, ApiError, HostDetail, Role, UpdateHost};
+use crate::api::{ApiError, HostDetail, Role, UpdateHost};
 use crate::components::layout::{go_to, use_me};
 use crate::components::widgets::{fmt_time, ErrorBox, PageError};
 use crate::i18n::use_i18n;
@@ -12,7 +12,7 @@ use leptos_router::hooks::use_params_map;
 pub fn HostDetailPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
-    let host = Resource::new(id, client::get_host);
+    let host = Resource::new(id, crate::api::hosts::get_host);
     let me = use_me();
     view! {
         <Suspense fallback=|| ()>
@@ -40,7 +40,7 @@ fn HostView(detail: HostDetail, manage: bool) -> impl IntoView {
             ..Default::default()
         };
         leptos::task::spawn_local(async move {
-            match client::update_host(id, req).await {
+            match crate::api::hosts::update_host(id, req).await {
                 Ok(h) => maintenance.set(h.maintenance),
                 Err(e) => error.set(Some(e)),
             }
@@ -49,7 +49,7 @@ fn HostView(detail: HostDetail, manage: bool) -> impl IntoView {
     let confirm = RwSignal::new(false);
     let remove = move |_| {
         leptos::task::spawn_local(async move {
-            match client::delete_host(id).await {
+            match crate::api::hosts::delete_host(id).await {
                 Ok(()) => go_to("/hosts"),
                 Err(e) => error.set(Some(e)),
             }

@@ -1,5 +1,5 @@
 //! All hosts with live status, and the form that registers one.
-use crate::api::{client, ApiError, CreateHost, Host, HostStatus, Role, StreamEvent};
+use crate::api::{ApiError, CreateHost, Host, HostStatus, Role, StreamEvent};
 use crate::components::layout::use_me;
 use crate::components::live::use_live_events;
 use crate::components::widgets::{fmt_time, ErrorBox, PageError};
@@ -20,7 +20,7 @@ pub fn status_label(i18n: I18n, s: HostStatus) -> String {
 pub fn HostList() -> impl IntoView {
     let i18n = use_i18n();
     let version = RwSignal::new(0u32);
-    let hosts = Resource::new(move || version.get(), |_| client::list_hosts());
+    let hosts = Resource::new(move || version.get(), |_| crate::api::hosts::list_hosts());
     let me = use_me();
     view! {
         <h1>{t!(i18n, "hosts-title")}</h1>
@@ -96,7 +96,7 @@ fn AddHost(on_added: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView 
             description: description.get_untracked(),
         };
         leptos::task::spawn_local(async move {
-            match client::create_host(req).await {
+            match crate::api::hosts::create_host(req).await {
                 Ok(_) => {
                     error.set(None);
                     name.set(String::new());

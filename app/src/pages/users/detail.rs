@@ -1,7 +1,7 @@
 //! One account: edit, role, disable, quota with usage, password reset, delete.
 use super::list::RoleSelect;
 use super::quota_form::{QuotaFields, QuotaInputs};
-use crate::api::{client, ApiError, QuotaLimits, Role, UpdateUser, User};
+use crate::api::{ApiError, QuotaLimits, Role, UpdateUser, User};
 use crate::components::layout::use_me;
 use crate::components::widgets::{fmt_time, ErrorBox, PageError};
 use crate::i18n::use_i18n;
@@ -13,7 +13,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 pub fn UserDetail() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
-    let user = Resource::new(id, client::get_user);
+    let user = Resource::new(id, crate::api::users::get_user);
     let me = use_me();
     view! {
         <Suspense fallback=|| ()>
@@ -69,12 +69,14 @@ fn UserView(user: User, admin: bool) -> impl IntoView {
             disabled: Some(disabled.get_untracked()),
             ..Default::default()
         };
-        leptos::task::spawn_local(async move { finish(client::update_user(id, req).await.map(|_| ())) });
+        leptos::task::spawn_local(async move { finish(crate::api::users::update_user(id, req).await.map(|_| ())) });
     };
     let save_quota = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         match quota.limits() {
-            Ok(l) => leptos::task::spawn_local(async move { finish(client::set_quota(id, l).await.map(|_| ())) }),
+            Ok(l) => {
+                leptos::task::spawn_local(async move { finish(crate::api::users::set_quota(id, l).await.map(|_| ())) })
+            }
             Err(field) => finish(Err(ApiError {
                 code: "invalid_input".into(),
                 message: field.into(),
@@ -90,7 +92,7 @@ fn UserView(user: User, admin: bool) -> impl IntoView {
             ..Default::default()
         };
         leptos::task::spawn_local(async move {
-            let r = client::update_user(id, req).await.map(|_| ());
+            let r = crate::api::users::update_user(id, req).await.map(|_| ());
             if r.is_ok() {
                 new_password.set(String::new());
             }
@@ -101,7 +103,7 @@ fn UserView(user: User, admin: bool) -> impl IntoView {
     let delete = move |_| {
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
-            match client::delete_user(id).await {
+            match crate::api::users::delete_user(id).await {
                 Ok(()) => navigate("/users", Default::default()),
                 Err(e) => finish(Err(e)),
             }

@@ -1,6 +1,6 @@
 //! All accounts, and the form that creates one.
 use super::quota_form::{QuotaFields, QuotaInputs};
-use crate::api::{client, ApiError, CreateUser, QuotaLimits, Role, User};
+use crate::api::{ApiError, CreateUser, QuotaLimits, Role, User};
 use crate::components::layout::use_me;
 use crate::components::widgets::{role_label, ErrorBox, PageError};
 use crate::i18n::use_i18n;
@@ -11,7 +11,7 @@ use leptos::prelude::*;
 pub fn UserList() -> impl IntoView {
     let i18n = use_i18n();
     let version = RwSignal::new(0u32);
-    let users = Resource::new(move || version.get(), |_| client::list_users());
+    let users = Resource::new(move || version.get(), |_| crate::api::users::list_users());
     let me = use_me();
     view! {
         <h1>{t!(i18n, "users-title")}</h1>
@@ -116,7 +116,7 @@ fn CreateUserForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl 
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
-            match client::create_user(req).await {
+            match crate::api::users::create_user(req).await {
                 Ok(u) => {
                     done.set(Some(u.username));
                     username.set(String::new());

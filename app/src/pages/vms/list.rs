@@ -1,13 +1,13 @@
-//! All VMs the user may see, across hosts: filters in the address, sortable columns, paging, live state,
-//! and batch actions on the selected rows.
-use super::actions::{action_label, actions_for, run_action, StateBadge};
-use crate::api::{client, ApiError, BatchItem, BatchRequest, StreamEvent, Vm, VmQuery};
+//! All VMs the user may see, across hosts: filters in the address (applied as you type), sortable columns,
+//! paging, live state, and batch actions on the selected rows.
+use super::actions::{action_label, ActionBar, StateBadge};
+use crate::api::{client, ApiError, BatchItem, BatchRequest, StreamEvent, Vm, VmAction, VmQuery, VmState};
 use crate::components::live::use_live_events;
 use crate::components::widgets::{ErrorBox, PageError, Pager};
 use crate::i18n::use_i18n;
 use crate::t;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use std::collections::BTreeSet;
 
 fn query_from_url() -> Memo<VmQuery> {
@@ -38,29 +38,60 @@ fn link(q: &VmQuery) -> String {
 pub fn VmList() -> impl IntoView {
     let i18n = use_i18n();
     let query = query_from_url();
-    let page = Resource::new(move || query.get(), client::list_vms);
+    let page = Resource::new(move || query.get(), crate::api::vms::list_vms);
     // Users may not list hosts: for them the host filter is simply absent.
-    let hosts = Resource::new(|| (), |_| client::list_hosts());
-    let v = move |f: fn(&VmQuery) -> Option<String>| move || f(&query.get()).unwrap_or_default();
+    let hosts = Resource::new(|| (), |_| crate::api::hosts::list_hosts());
+    let v = move |f: fn(&VmQuery) -> Option<String>| move || f(&query.get_untracked()).unwrap_or_default();
     let state = move || query.get().state.unwrap_or_default();
+    // Filters apply as you type: the address changes (replacing the entry, so Back leaves the page) and the
+    // list follows it. Typing fast sends only the latest.
+    let navigate = use_navigate();
+    let typed = RwSignal::new(0u64);
+    let apply = move |set: fn(&mut VmQuery, Option<String>), value: String| {
+        let mut q = query.get_untracked();
+        set(&mut q, Some(value).filter(|v| !v.trim().is_empty()));
+        q.page = None;
+        let nav = navigate.clone();
+        typed.update(|n| *n += 1);
+        let mine = typed.get_untracked();
+        leptos::task::spawn_local(async move {
+            #[cfg(feature = "hydrate")]
+            crate::components::widgets::sleep_ms(250).await;
+            if typed.try_get_untracked() == Some(mine) {
+                nav(
+                    &link(&q),
+                    leptos_router::NavigateOptions {
+                        replace: true,
+                        scroll: false,
+                        ..Default::default()
+                    },
+                );
+            }
+        });
+    };
+    let on = move |set: fn(&mut VmQuery, Option<String>)| {
+        let apply = apply.clone();
+        move |ev: leptos::ev::Event| apply(set, event_target_value(&ev))
+    };
+    let on_host = on.clone();
     view! {
         <h1>{t!(i18n, "vms-title")}</h1>
         <form class="card filters" method="get" action="/vms" data-testid="vm-filters">
-            <label>{t!(i18n, "vms-search")}<input name="q" prop:value=v(|q| q.q.clone()) data-testid="vm-search"/></label>
+            <label>{t!(i18n, "vms-search")}<input name="q" prop:value=v(|q| q.q.clone()) on:input=on(|q, v| q.q = v) data-testid="vm-search"/></label>
             <label>{t!(i18n, "vms-state")}
-                <select name="state" data-testid="vm-filter-state">
+                <select name="state" data-testid="vm-filter-state" on:change=on(|q, v| q.state = v)>
                     <option value="" selected=move || state().is_empty()>{t!(i18n, "audit-any")}</option>
-                    {["running", "paused", "shutoff", "crashed"].into_iter().map(|s| view! {
+                    {VmState::ALL.into_iter().map(|s| s.as_str()).map(|s| view! {
                         <option value=s selected=move || state() == s>{move || crate::i18n::lookup(i18n.0.get(), &format!("vm-state-{s}"), s)}</option>
                     }).collect_view()}
                 </select>
             </label>
             <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
+                {move || { let on = on_host.clone(); Suspend::new(async move {
                     let selected = query.get_untracked().host;
                     hosts.await.ok().map(|list| view! {
                         <label>{t!(i18n, "vms-host")}
-                            <select name="host" data-testid="vm-filter-host">
+                            <select name="host" data-testid="vm-filter-host" on:change=on(|q, v| q.host = v.and_then(|h| h.parse().ok()))>
                                 <option value="" selected=selected.is_none()>{t!(i18n, "audit-any")}</option>
                                 {list.into_iter().map(|h| view! {
                                     <option value=h.id.to_string() selected=selected == Some(h.id)>{h.name}</option>
@@ -68,10 +99,10 @@ pub fn VmList() -> impl IntoView {
                             </select>
                         </label>
                     })
-                })}
+                })}}
             </Suspense>
-            <label>{t!(i18n, "vms-tag")}<input name="tag" prop:value=v(|q| q.tag.clone())/></label>
-            <label>{t!(i18n, "vms-owner")}<input name="owner" placeholder="id / none" prop:value=v(|q| q.owner.clone())/></label>
+            <label>{t!(i18n, "vms-tag")}<input name="tag" prop:value=v(|q| q.tag.clone()) on:input=on(|q, v| q.tag = v) data-testid="vm-filter-tag"/></label>
+            <label>{t!(i18n, "vms-owner")}<input name="owner" placeholder=move || crate::i18n::lookup(i18n.0.get(), "vm-owner-filter-placeholder", "") prop:value=v(|q| q.owner.clone()) on:input=on(|q, v| q.owner = v) data-testid="vm-filter-owner"/></label>
             <input type="hidden" name="sort" prop:value=v(|q| q.sort.clone())/>
             <div class="actions"><button class="btn primary" type="submit">{t!(i18n, "action-filter")}</button></div>
         </form>
@@ -110,7 +141,12 @@ fn VmTable(initial: Vec<Vm>, query: VmQuery) -> impl IntoView {
                 *row = vm;
             }
         }),
-        StreamEvent::VmRemoved { id, .. } => vms.update(|list| list.retain(|r| r.id != id)),
+        StreamEvent::VmRemoved { id, .. } => {
+            vms.update(|list| list.retain(|r| r.id != id));
+            selected.update(|s| {
+                s.remove(&id);
+            });
+        }
         StreamEvent::Host { .. } => {}
     });
     let sort_link = move |key: &'static str| {
@@ -123,19 +159,25 @@ fn VmTable(initial: Vec<Vm>, query: VmQuery) -> impl IntoView {
         q.page = None;
         link(&q)
     };
+    let running = RwSignal::new(false);
     let batch = move |action: &'static str| {
         let ids: Vec<String> = selected.get_untracked().into_iter().collect();
         if ids.is_empty() {
             return;
         }
         confirm_delete.set(false);
+        running.set(true);
         let req = BatchRequest {
             action: action.into(),
             ids,
             delete_disks: false,
         };
         leptos::task::spawn_local(async move {
-            match client::vm_batch(req).await {
+            let r = crate::api::vms::vm_batch(req).await;
+            if running.try_set(false).is_some() {
+                return;
+            }
+            match r {
                 Ok(items) => {
                     error.set(None);
                     results.set(items);
@@ -150,13 +192,16 @@ fn VmTable(initial: Vec<Vm>, query: VmQuery) -> impl IntoView {
     view! {
         <div class="toolbar" data-testid="batch-bar">
             <span class="muted">{move || crate::tr!(i18n, "vms-selected", n = selected.get().len())}</span>
-            {["start", "shutdown", "poweroff", "reboot"].into_iter().map(|a| view! {
-                <button class="btn" disabled=move || selected.get().is_empty() data-testid=format!("batch-{a}") on:click=move |_| batch(a)>
+            {[VmAction::Start, VmAction::Shutdown, VmAction::Reboot, VmAction::Poweroff].into_iter().map(|a| view! {
+                <button class="btn" disabled=move || selected.get().is_empty() || running.get() data-testid=format!("batch-{}", a.as_str()) on:click=move |_| batch(a.as_str())>
                     {move || action_label(i18n, a)}
                 </button>
             }).collect_view()}
+            <Show when=move || running.get()>
+                <span class="working" data-testid="batch-working"><span class="spinner"></span>{t!(i18n, "vm-batch-working")}</span>
+            </Show>
             <Show when=move || confirm_delete.get() fallback=move || view! {
-                <button class="btn danger" disabled=move || selected.get().is_empty() data-testid="batch-delete" on:click=move |_| confirm_delete.set(true)>
+                <button class="btn danger" disabled=move || selected.get().is_empty() || running.get() data-testid="batch-delete" on:click=move |_| confirm_delete.set(true)>
                     {t!(i18n, "action-delete")}
                 </button>
             }>
@@ -169,15 +214,27 @@ fn VmTable(initial: Vec<Vm>, query: VmQuery) -> impl IntoView {
         <Show when=move || !results.get().is_empty()>
             <ul class="card batch-results" data-testid="batch-results">
                 {move || results.get().into_iter().map(|r| {
-                    let text = match &r.error { None => crate::tr!(i18n, "result-ok"), Some(e) => i18n.error(e) };
-                    view! { <li data-ok=r.ok.to_string()><code>{r.id.clone()}</code>" — "{text}</li> }
+                    let text = match (&r.error, r.state) {
+                        (None, Some(s)) => format!(
+                            "{} ({})",
+                            crate::i18n::lookup(i18n.0.get(), "result-ok", "OK"),
+                            crate::i18n::lookup(i18n.0.get(), &format!("vm-state-{}", s.as_str()), s.as_str())
+                        ),
+                        (None, None) => crate::i18n::lookup(i18n.0.get(), "result-ok", "OK"),
+                        (Some(e), _) => i18n.error(e),
+                    };
+                    // Named by name when the caller may see the VM; by id otherwise (it is all they sent).
+                    let who = r.name.clone().unwrap_or_else(|| r.id.clone());
+                    view! { <li data-ok=r.ok.to_string()><strong>{who}</strong>" — "{text}</li> }
                 }).collect_view()}
             </ul>
         </Show>
         <table class="table" data-testid="vms-table">
             <thead>
                 <tr>
-                    <th><input type="checkbox" aria-label="all" on:change=move |ev| {
+                    <th><input type="checkbox" aria-label="all" data-testid="vm-select-all"
+                        prop:checked=move || { let (all, sel) = (vms.get(), selected.get()); !all.is_empty() && all.iter().all(|v| sel.contains(&v.id)) }
+                        on:change=move |ev| {
                         let all = event_target_checked(&ev);
                         selected.set(if all { vms.get_untracked().into_iter().map(|v| v.id).collect() } else { BTreeSet::new() });
                     }/></th>
@@ -193,7 +250,7 @@ fn VmTable(initial: Vec<Vm>, query: VmQuery) -> impl IntoView {
                 </tr>
             </thead>
             <tbody>
-                <For each=move || vms.get() key=|v| (v.id.clone(), v.state.clone(), v.name.clone()) let:vm>
+                <For each=move || vms.get() key=|v| (v.id.clone(), v.state, v.name.clone()) let:vm>
                     <VmRow vm selected error vms/>
                 </For>
             </tbody>
@@ -209,17 +266,26 @@ fn VmRow(
     error: RwSignal<Option<ApiError>>,
     vms: RwSignal<Vec<Vm>>,
 ) -> impl IntoView {
-    let i18n = use_i18n();
     let id = vm.id.clone();
     let state = Signal::derive({
-        let s = vm.state.clone();
-        move || s.clone()
+        let s = vm.state;
+        move || s
     });
-    let quick: &'static [&'static str] = match vm.state.as_str() {
-        "running" | "blocked" => &["shutdown"],
-        "paused" | "pmsuspended" => &["resume"],
-        s => &actions_for(s)[..1],
-    };
+    // The one action that moves the VM on from its state, and force off (asked first, disabled when off).
+    let quick = [VmAction::Start, VmAction::Shutdown, VmAction::Resume]
+        .into_iter()
+        .filter(|a| a.allowed_in(vm.state))
+        .take(1)
+        .chain([VmAction::Poweroff])
+        .collect::<Vec<_>>();
+    let on_done = Callback::new(move |(_, r): (VmAction, Result<Vm, ApiError>)| match r {
+        Ok(v) => vms.update(|list| {
+            if let Some(row) = list.iter_mut().find(|x| x.id == v.id) {
+                *row = v;
+            }
+        }),
+        Err(e) => error.set(Some(e)),
+    });
     let check_id = id.clone();
     let checked_id = id.clone();
     view! {
@@ -231,7 +297,7 @@ fn VmRow(
                     let id = check_id.clone();
                     selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
                 }/></td>
-            <td><a href=format!("/vms/{id}")>{vm.name.clone()}</a></td>
+            <td class="name"><a href=format!("/vms/{id}")>{vm.name.clone()}</a></td>
             <td><StateBadge state/></td>
             <td>{vm.host_name.clone()}</td>
             <td>{vm.owner.clone().unwrap_or_else(|| "—".into())}</td>
@@ -239,19 +305,7 @@ fn VmRow(
             <td class="num">{format!("{} MiB", vm.memory_mib)}</td>
             <td>{vm.ips.join(", ")}</td>
             <td>{vm.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view()}</td>
-            <td class="nowrap">
-                {quick.iter().map(|&a| {
-                    let id = id.clone();
-                    view! {
-                        <button class="btn small" data-testid=format!("vm-{a}") on:click=move |_| {
-                            run_action(id.clone(), a, move |r| match r {
-                                Ok(v) => vms.update(|list| if let Some(row) = list.iter_mut().find(|x| x.id == v.id) { *row = v; }),
-                                Err(e) => error.set(Some(e)),
-                            });
-                        }>{move || action_label(i18n, a)}</button>
-                    }
-                }).collect_view()}
-            </td>
+            <td class="nowrap"><ActionBar id=id.clone() state actions=quick on_done small=true/></td>
         </tr>
     }
 }

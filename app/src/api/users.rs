@@ -1,28 +1,15 @@
-//! Request and response bodies of the REST API, shared by the server, the UI and the OpenAPI document.
-use serde::{Deserialize, Serialize};
+//! Accounts, roles, quotas and the caller's own profile. Wire types (with OpenAPI schemas under `ssr`) and the typed client calls.
 
+use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use utoipa::ToSchema;
 
-/// The wire form of every error: `code` is stable and is what clients translate.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema))]
-pub struct ApiError {
-    pub code: String,
-    pub message: String,
-    #[serde(default)]
-    pub details: serde_json::Value,
-}
+#[allow(unused_imports)]
+use super::client::{get, query_string, request, send, ApiResult, Method};
+use std::future::Future;
 
-impl ApiError {
-    pub fn new(code: &str, message: &str) -> Self {
-        Self {
-            code: code.into(),
-            message: message.into(),
-            details: serde_json::Value::Null,
-        }
-    }
-}
+#[allow(unused_imports)]
+use super::*;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
@@ -50,13 +37,6 @@ impl Role {
     pub fn parse(s: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema))]
-pub struct LoginRequest {
-    pub username: String,
-    pub password: String,
 }
 
 /// Limits and current usage of one user.
@@ -96,15 +76,6 @@ pub struct User {
     /// Unix milliseconds.
     pub created_at: i64,
     pub quota: Quota,
-}
-
-/// The signed-in principal, as `GET /api/v1/auth/me` returns it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema))]
-pub struct Me {
-    pub user: User,
-    /// Send back as `X-CSRF-Token` on cookie-authenticated requests that change something.
-    pub csrf_token: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -160,71 +131,34 @@ pub struct ChangePassword {
     pub new_password: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema))]
-pub struct AuditEntry {
-    pub id: i64,
-    /// Unix milliseconds.
-    pub at: i64,
-    pub actor: Option<String>,
-    pub source: Option<String>,
-    pub action: String,
-    pub target: Option<String>,
-    /// `ok`, `denied` or `failed`.
-    pub result: String,
-    pub details: serde_json::Value,
+pub fn update_profile(p: UpdateProfile) -> impl Future<Output = ApiResult<User>> + Send {
+    send(Method::Patch, "/api/v1/profile".into(), p)
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema))]
-pub struct AuditPage {
-    pub items: Vec<AuditEntry>,
-    pub total: i64,
-    pub page: i64,
-    pub per_page: i64,
+pub fn change_password(p: ChangePassword) -> impl Future<Output = ApiResult<()>> + Send {
+    send(Method::Put, "/api/v1/profile/password".into(), p)
 }
 
-/// Filters of `GET /api/v1/audit`; times are Unix milliseconds or RFC 3339.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
-pub struct AuditQuery {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actor: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<i64>,
+pub fn list_users() -> impl Future<Output = ApiResult<Vec<User>>> + Send {
+    get("/api/v1/users".into())
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema))]
-pub struct ApiToken {
-    pub id: i64,
-    pub name: String,
-    /// The first characters of the secret, to tell tokens apart.
-    pub prefix: String,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
+pub fn get_user(id: i64) -> impl Future<Output = ApiResult<User>> + Send {
+    get(format!("/api/v1/users/{id}"))
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema))]
-pub struct CreateToken {
-    pub name: String,
+pub fn create_user(u: CreateUser) -> impl Future<Output = ApiResult<User>> + Send {
+    send(Method::Post, "/api/v1/users".into(), u)
 }
 
-/// Returned once, at creation: the secret is never shown again.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema))]
-pub struct CreatedToken {
-    pub token: ApiToken,
-    pub secret: String,
+pub fn update_user(id: i64, u: UpdateUser) -> impl Future<Output = ApiResult<User>> + Send {
+    send(Method::Patch, format!("/api/v1/users/{id}"), u)
+}
+
+pub fn delete_user(id: i64) -> impl Future<Output = ApiResult<()>> + Send {
+    request::<(), ()>(Method::Delete, format!("/api/v1/users/{id}"), None)
+}
+
+pub fn set_quota(id: i64, q: QuotaLimits) -> impl Future<Output = ApiResult<Quota>> + Send {
+    send(Method::Put, format!("/api/v1/users/{id}/quota"), q)
 }

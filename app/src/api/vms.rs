@@ -1,84 +1,148 @@
-//! Wire types of hosts, virtual machines and the event stream.
-use serde::{Deserialize, Serialize};
+//! Virtual machines across hosts. Wire types (with OpenAPI schemas under `ssr`) and the typed client calls.
 
+use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use utoipa::ToSchema;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[allow(unused_imports)]
+use super::client::{get, query_string, request, send, ApiResult, Method};
+use std::future::Future;
+
+#[allow(unused_imports)]
+use super::*;
+
+/// What libvirt says a domain is doing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 #[serde(rename_all = "lowercase")]
-pub enum HostStatus {
-    Online,
+pub enum VmState {
+    Running,
+    Blocked,
+    Paused,
+    /// Shutting down (the guest was asked and has not finished).
+    Shutdown,
+    Shutoff,
+    Crashed,
+    Pmsuspended,
     #[default]
-    Connecting,
-    Offline,
+    Nostate,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema))]
-pub struct Host {
-    pub id: i64,
-    pub name: String,
-    pub uri: String,
-    pub description: String,
-    pub maintenance: bool,
-    pub status: HostStatus,
-    /// Unix ms of the last status change.
-    pub status_since: i64,
-    pub last_error: Option<String>,
-    /// libvirt's built-in fake hypervisor (`test://`): a demo, not real machines.
-    pub demo: bool,
-    pub vm_count: i64,
+impl VmState {
+    pub const ALL: [VmState; 8] = [
+        VmState::Running,
+        VmState::Blocked,
+        VmState::Paused,
+        VmState::Shutdown,
+        VmState::Shutoff,
+        VmState::Crashed,
+        VmState::Pmsuspended,
+        VmState::Nostate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VmState::Running => "running",
+            VmState::Blocked => "blocked",
+            VmState::Paused => "paused",
+            VmState::Shutdown => "shutdown",
+            VmState::Shutoff => "shutoff",
+            VmState::Crashed => "crashed",
+            VmState::Pmsuspended => "pmsuspended",
+            VmState::Nostate => "nostate",
+        }
+    }
+
+    /// Unknown text reads as `nostate`.
+    pub fn parse(s: &str) -> VmState {
+        VmState::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .unwrap_or(VmState::Nostate)
+    }
+
+    /// Running in any sense (its CPU may be scheduled).
+    pub fn is_up(self) -> bool {
+        matches!(self, VmState::Running | VmState::Blocked)
+    }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// A lifecycle action; which states it fits is written here once, for the server and the UI alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
-pub struct NodeFacts {
-    pub hostname: String,
-    pub cpu_model: String,
-    pub cpus: u32,
-    pub sockets: u32,
-    pub cores: u32,
-    pub threads: u32,
-    pub mhz: u32,
-    pub numa_cells: u32,
-    pub memory_total_mib: u64,
-    pub memory_free_mib: u64,
-    pub hypervisor: String,
-    pub hypervisor_version: String,
-    pub libvirt_version: String,
+#[serde(rename_all = "lowercase")]
+pub enum VmAction {
+    Start,
+    Shutdown,
+    Reboot,
+    Pause,
+    Resume,
+    Reset,
+    Poweroff,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema))]
-pub struct HostDetail {
-    pub host: Host,
-    /// Absent while the host is not online.
-    pub node: Option<NodeFacts>,
-    /// VM count by state.
-    pub vms_by_state: Vec<(String, i64)>,
+impl VmAction {
+    /// In the order the UI shows them.
+    pub const ALL: [VmAction; 7] = [
+        VmAction::Start,
+        VmAction::Shutdown,
+        VmAction::Reboot,
+        VmAction::Pause,
+        VmAction::Resume,
+        VmAction::Reset,
+        VmAction::Poweroff,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VmAction::Start => "start",
+            VmAction::Shutdown => "shutdown",
+            VmAction::Reboot => "reboot",
+            VmAction::Pause => "pause",
+            VmAction::Resume => "resume",
+            VmAction::Reset => "reset",
+            VmAction::Poweroff => "poweroff",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<VmAction> {
+        VmAction::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// Whether the action fits a VM in `state`; the server refuses the others with `invalid_state`.
+    pub fn allowed_in(self, state: VmState) -> bool {
+        use VmState::*;
+        match self {
+            VmAction::Start => matches!(state, Shutoff | Crashed | Nostate),
+            VmAction::Shutdown | VmAction::Reboot | VmAction::Reset | VmAction::Pause => {
+                matches!(state, Running | Blocked)
+            }
+            VmAction::Resume => matches!(state, Paused | Pmsuspended),
+            VmAction::Poweroff => matches!(state, Running | Blocked | Paused | Shutdown | Crashed | Pmsuspended),
+        }
+    }
+
+    /// Loses the guest's unsaved work: the UI asks before doing it.
+    pub fn needs_confirmation(self) -> bool {
+        matches!(self, VmAction::Poweroff | VmAction::Reset)
+    }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema))]
-pub struct CreateHost {
-    pub name: String,
-    pub uri: String,
-    #[serde(default)]
-    pub description: String,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema))]
-pub struct UpdateHost {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub maintenance: Option<bool>,
+    #[test]
+    fn every_state_allows_something_and_start_only_when_off() {
+        for s in VmState::ALL {
+            assert!(VmAction::ALL.iter().any(|a| a.allowed_in(s)), "{s:?} allows nothing");
+            assert_eq!(VmState::parse(s.as_str()), s);
+        }
+        assert!(!VmAction::Start.allowed_in(VmState::Shutdown));
+        assert!(VmAction::Poweroff.allowed_in(VmState::Shutdown));
+        assert_eq!(serde_json::to_string(&VmState::Pmsuspended).unwrap(), "\"pmsuspended\"");
+        assert_eq!(VmAction::parse("bogus"), None);
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,8 +151,7 @@ pub struct Vm {
     /// The domain UUID.
     pub id: String,
     pub name: String,
-    /// `running`, `paused`, `shutoff`, `shutdown`, `crashed`, `pmsuspended`, `blocked` or `nostate`.
-    pub state: String,
+    pub state: VmState,
     pub host_id: i64,
     pub host_name: String,
     pub owner_id: Option<i64>,
@@ -131,7 +194,7 @@ pub struct VmQuery {
     pub state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<i64>,
-    /// A user id, or `none` for unowned VMs.
+    /// A username or user id, or `none` for unowned VMs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -257,25 +320,44 @@ pub struct BatchRequest {
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct BatchItem {
     pub id: String,
+    /// The VM's name, when the caller may see it.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its state after the action, when the caller may see it.
+    #[serde(default)]
+    pub state: Option<VmState>,
     pub ok: bool,
     pub error: Option<super::ApiError>,
 }
 
-/// One message of `GET /api/v1/events`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(ToSchema))]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum StreamEvent {
-    Vm {
-        vm: Vm,
-        event: String,
-    },
-    VmRemoved {
-        id: String,
-        host_id: i64,
-        owner_id: Option<i64>,
-    },
-    Host {
-        host: Host,
-    },
+pub fn list_vms(q: VmQuery) -> impl Future<Output = ApiResult<VmPage>> + Send {
+    get(format!("/api/v1/vms{}", query_string(&q)))
+}
+
+pub fn get_vm(id: String) -> impl Future<Output = ApiResult<VmDetail>> + Send {
+    get(format!("/api/v1/vms/{id}"))
+}
+
+pub fn vm_xml(id: String) -> impl Future<Output = ApiResult<String>> + Send {
+    get(format!("/api/v1/vms/{id}/xml"))
+}
+
+pub fn update_vm(id: String, u: UpdateVm) -> impl Future<Output = ApiResult<VmDetail>> + Send {
+    send(Method::Patch, format!("/api/v1/vms/{id}"), u)
+}
+
+pub fn delete_vm(id: String, disks: bool) -> impl Future<Output = ApiResult<VmDeleted>> + Send {
+    request::<(), VmDeleted>(Method::Delete, format!("/api/v1/vms/{id}?disks={disks}"), None)
+}
+
+pub fn vm_action(id: String, action: VmAction) -> impl Future<Output = ApiResult<Vm>> + Send {
+    request::<(), Vm>(
+        Method::Post,
+        format!("/api/v1/vms/{id}/actions/{}", action.as_str()),
+        None,
+    )
+}
+
+pub fn vm_batch(b: BatchRequest) -> impl Future<Output = ApiResult<Vec<BatchItem>>> + Send {
+    send(Method::Post, "/api/v1/vms/batch".into(), b)
 }
