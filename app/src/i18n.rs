@@ -120,7 +120,9 @@ fn invalid_input_text(lang: Lang, e: &crate::api::ApiError) -> String {
     let specific = format!("rule-{field}-{reason}");
     let rule = if loader(lang).has(&specific) {
         lookup_args(lang, &specific, &limits)
-    } else if loader(lang).has(&format!("rule-{field}")) && reason != "too_long" && reason != "empty" {
+    } else if loader(lang).has(&format!("rule-{field}"))
+        && !matches!(reason.as_str(), "too_long" | "empty" | "above_maximum")
+    {
         lookup_args(lang, &format!("rule-{field}"), &limits)
     } else if loader(lang).has(&format!("reason-{reason}")) {
         lookup_args(lang, &format!("reason-{reason}"), &limits)

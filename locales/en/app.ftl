@@ -326,4 +326,5 @@ reason-not_a_number = enter a whole number
 reason-control_characters = must not contain control characters
 reason-unknown_user = that user does not exist
 reason-negative = must not be negative
+reason-above_maximum = must not exceed the maximum ({ $max }); raise the maximum too
 reason-unreadable = the request could not be read

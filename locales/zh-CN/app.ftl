@@ -326,4 +326,5 @@ reason-not_a_number = 请输入整数
 reason-control_characters = 不能包含控制字符
 reason-unknown_user = 该用户不存在
 reason-negative = 不能为负数
+reason-above_maximum = 不能超过最大值（{ $max }）；请同时提高最大值
 reason-unreadable = 无法读取请求

@@ -25,6 +25,40 @@ pub struct Me {
     pub user: User,
     /// Send back as `X-CSRF-Token` on cookie-authenticated requests that change something.
     pub csrf_token: Option<String>,
+    /// What the server allows this caller, so the UI shows exactly that (and never re-derives roles).
+    #[serde(default)]
+    pub can: Capabilities,
+}
+
+/// Which VMs (and their events) a caller sees: all of them, or only their own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    All,
+    #[default]
+    Own,
+}
+
+/// The caller's permissions, computed by the server's policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct Capabilities {
+    pub scope: Scope,
+    pub list_users: bool,
+    pub manage_users: bool,
+    pub read_audit: bool,
+    pub read_hosts: bool,
+    pub manage_hosts: bool,
+    /// Start, stop… VMs in scope.
+    pub operate_vms: bool,
+    pub edit_vms: bool,
+    pub delete_vms: bool,
+    /// Give VMs to users.
+    pub assign_vms: bool,
+    /// For those who create accounts: the quota a new account gets unless another is given.
+    #[serde(default)]
+    pub default_quota: Option<super::QuotaLimits>,
 }
 
 pub fn login(req: LoginRequest) -> impl Future<Output = ApiResult<Me>> + Send {

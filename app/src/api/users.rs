@@ -53,7 +53,7 @@ pub struct Quota {
     pub used_disk_gib: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
 pub struct QuotaLimits {
     pub max_vms: i64,

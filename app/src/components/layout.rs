@@ -1,5 +1,5 @@
 //! The signed-in frame: navigation, language switcher, user menu; sends strangers to the login page.
-use crate::api::{ApiError, Me, Role, UpdateProfile};
+use crate::api::{ApiError, Me, UpdateProfile};
 use crate::i18n::{use_i18n, I18n, Lang};
 use crate::t;
 use leptos::prelude::*;
@@ -34,9 +34,7 @@ pub fn Layout() -> impl IntoView {
 #[component]
 fn Frame(me: Me) -> impl IntoView {
     let i18n = use_i18n();
-    let role = me.user.role;
-    let sees_users = matches!(role, Role::Admin | Role::Operator | Role::Auditor);
-    let sees_audit = matches!(role, Role::Admin | Role::Auditor);
+    let (sees_hosts, sees_users, sees_audit) = (me.can.read_hosts, me.can.list_users, me.can.read_audit);
     let name = if me.user.display_name.is_empty() {
         me.user.username.clone()
     } else {
@@ -50,7 +48,7 @@ fn Frame(me: Me) -> impl IntoView {
                 <nav data-testid="nav">
                     <A href="/" exact=true>{t!(i18n, "nav-dashboard")}</A>
                     <A href="/vms" attr:data-testid="nav-vms">{t!(i18n, "nav-vms")}</A>
-                    {sees_users.then(|| view! { <A href="/hosts" attr:data-testid="nav-hosts">{t!(i18n, "nav-hosts")}</A> })}
+                    {sees_hosts.then(|| view! { <A href="/hosts" attr:data-testid="nav-hosts">{t!(i18n, "nav-hosts")}</A> })}
                     <span class="nav-disabled" title=soon aria-disabled="true">{t!(i18n, "nav-storage")}</span>
                     <span class="nav-disabled" title=soon aria-disabled="true">{t!(i18n, "nav-networks")}</span>
                     <span class="nav-disabled" title=soon aria-disabled="true">{t!(i18n, "nav-images")}</span>

@@ -1,5 +1,5 @@
 //! The first page after sign-in: one's quota, and recent audit events for those who may read them.
-use crate::api::{AuditQuery, Role};
+use crate::api::AuditQuery;
 use crate::components::layout::use_me;
 use crate::components::widgets::{PageError, QuotaUsage};
 use crate::i18n::use_i18n;
@@ -15,7 +15,7 @@ pub fn Dashboard() -> impl IntoView {
         || (),
         move |_| async move {
             match me.await {
-                Ok(m) if matches!(m.user.role, Role::Admin | Role::Auditor) => crate::api::audit::audit(AuditQuery {
+                Ok(m) if m.can.read_audit => crate::api::audit::audit(AuditQuery {
                     per_page: Some(10),
                     ..Default::default()
                 })

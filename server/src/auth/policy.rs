@@ -1,7 +1,7 @@
 //! The one place that decides whether a principal may do an action on a resource.
 use super::Principal;
 use crate::error::{Error, Result};
-use app::api::Role;
+use app::api::{Capabilities, Role, Scope};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -62,6 +62,40 @@ fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
     }
 }
 
+/// Which VMs and VM events the principal sees: every one, or only its own.
+pub fn scope(p: &Principal) -> Scope {
+    if allows(p, Action::VmRead, Resource::Vm(None)) {
+        Scope::All
+    } else {
+        Scope::Own
+    }
+}
+
+impl Principal {
+    /// Whether the principal sees a VM owned by `owner` (none: unowned).
+    pub fn sees_vm(&self, owner: Option<i64>) -> bool {
+        allows(self, Action::VmRead, Resource::Vm(owner))
+    }
+}
+
+/// Everything the principal may do, for `GET /api/v1/auth/me`: read off the same rules that decide requests.
+pub fn capabilities(p: &Principal) -> Capabilities {
+    let own_vm = Resource::Vm(Some(p.id));
+    Capabilities {
+        scope: scope(p),
+        list_users: allows(p, Action::UserList, Resource::System),
+        manage_users: allows(p, Action::UserCreate, Resource::System),
+        read_audit: allows(p, Action::AuditRead, Resource::System),
+        read_hosts: allows(p, Action::HostRead, Resource::System),
+        manage_hosts: allows(p, Action::HostManage, Resource::System),
+        operate_vms: allows(p, Action::VmOperate, own_vm),
+        edit_vms: allows(p, Action::VmEdit, own_vm),
+        delete_vms: allows(p, Action::VmDelete, own_vm),
+        assign_vms: allows(p, Action::VmAssign, Resource::Vm(None)),
+        default_quota: None,
+    }
+}
+
 pub fn authorize(p: &Principal, action: Action, resource: Resource) -> Result<()> {
     if allows(p, action, resource) {
         Ok(())
@@ -73,6 +107,20 @@ pub fn authorize(p: &Principal, action: Action, resource: Resource) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capabilities_follow_the_rules() {
+        let user = capabilities(&p(5, Role::User));
+        assert_eq!(user.scope, Scope::Own);
+        assert!(user.operate_vms && user.edit_vms && !user.assign_vms && !user.read_hosts && !user.list_users);
+        let auditor = capabilities(&p(6, Role::Auditor));
+        assert_eq!(auditor.scope, Scope::All);
+        assert!(auditor.read_audit && !auditor.operate_vms && !auditor.edit_vms);
+        let operator = capabilities(&p(7, Role::Operator));
+        assert!(operator.manage_hosts && operator.operate_vms && !operator.assign_vms && !operator.manage_users);
+        let admin = capabilities(&p(8, Role::Admin));
+        assert!(admin.assign_vms && admin.manage_users && admin.read_audit);
+    }
 
     fn p(id: i64, role: Role) -> Principal {
         Principal {

@@ -22,7 +22,8 @@ pub async fn list(
     Ok(Json(services::audit::list(&state, &caller, &q).await?))
 }
 
-/// The same records as a CSV download.
+/// The same records as a CSV download: every record matching the filters, newest first, at most 100,000
+/// (`page` and `per_page` are ignored).
 #[utoipa::path(get, path = "/api/v1/audit.csv", operation_id = "audit.csv", tag = "audit",
     params(AuditQuery),
     responses((status = 200, content_type = "text/csv"), (status = 403, body = ApiError)))]

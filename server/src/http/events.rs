@@ -2,19 +2,22 @@
 use crate::auth::{Caller, Principal};
 use crate::error::Result;
 use crate::state::AppState;
-use app::api::{ApiError, Role, StreamEvent};
+use app::api::{ApiError, StreamEvent};
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt};
 use std::convert::Infallible;
 use tokio_stream::wrappers::BroadcastStream;
 
+/// The same rules as the requests: a VM's events go to those who may read the VM, a host's to those who may
+/// read hosts.
 fn visible(p: &Principal, ev: &StreamEvent) -> bool {
-    match (p.role, ev) {
-        (Role::User, StreamEvent::Vm { vm, .. }) => vm.owner_id == Some(p.id),
-        (Role::User, StreamEvent::VmRemoved { owner_id, .. }) => *owner_id == Some(p.id),
-        (Role::User, StreamEvent::Host { .. }) => false,
-        _ => true,
+    match ev {
+        StreamEvent::Vm { vm, .. } => p.sees_vm(vm.owner_id),
+        StreamEvent::VmRemoved { owner_id, .. } => p.sees_vm(*owner_id),
+        StreamEvent::Host { .. } => {
+            crate::auth::authorize(p, crate::auth::Action::HostRead, crate::auth::Resource::System).is_ok()
+        }
     }
 }
 

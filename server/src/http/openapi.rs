@@ -40,6 +40,13 @@ fn common_errors(op: &Operation) -> Vec<(u16, &'static str)> {
         (500, "internal error; the message carries a reference to the server log"),
         (503, "busy (with Retry-After) or the VM's host is offline"),
     ];
+    // Whatever reaches libvirt can meet its refusal; the text is in the log under the reference.
+    if id.starts_with("vm.") || id.starts_with("host.") {
+        out.push((
+            502,
+            "the hypervisor refused or failed; `details.reference` finds its words in the log",
+        ));
+    }
     if id == "auth.login" {
         out.push((429, "too many failed sign-ins (with Retry-After)"));
     } else {

@@ -71,7 +71,9 @@ pub async fn delete(
 
 /// The domain XML, read-only.
 #[utoipa::path(get, path = "/api/v1/vms/{id}/xml", operation_id = "vm.xml", tag = "vms",
-    params(("id" = String, Path)), responses((status = 200, body = String), (status = 404, body = ApiError)))]
+    params(("id" = String, Path)),
+    responses((status = 200, description = "the XML as a JSON string", body = String, content_type = "application/json"),
+        (status = 404, body = ApiError)))]
 pub async fn xml(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<String>) -> Result<Json<String>> {
     Ok(Json(services::vms::xml_of(&state, &caller, &id).await?))
 }

@@ -75,9 +75,16 @@ pub async fn login(state: &AppState, caller: &Caller, req: LoginRequest) -> Resu
     session.insert(AUTH_KEY, &auth).await.map_err(session_err)?;
     let target = format!("user:{}", user.id);
     audit::record_alone(state, caller, "auth.login", Some(&target), Outcome::Ok, &json!({})).await?;
+    let principal = crate::auth::Principal {
+        id: user.id,
+        username: user.username.clone(),
+        role: user.role(),
+        via_token: false,
+    };
     Ok(Me {
         user: user.to_api(),
         csrf_token: Some(csrf),
+        can: capabilities(state, &principal),
     })
 }
 
@@ -103,6 +110,15 @@ pub async fn logout(state: &AppState, caller: &Caller) -> Result<()> {
     Ok(())
 }
 
+/// The policy's answer, plus the settings the UI needs for what the caller may do.
+fn capabilities(state: &AppState, p: &crate::auth::Principal) -> app::api::Capabilities {
+    let mut can = crate::auth::policy::capabilities(p);
+    if can.manage_users {
+        can.default_quota = Some(crate::services::users::default_quota(state));
+    }
+    can
+}
+
 pub async fn me(state: &AppState, caller: &Caller) -> Result<Me> {
     let p = caller.require()?;
     let user = {
@@ -120,5 +136,6 @@ pub async fn me(state: &AppState, caller: &Caller) -> Result<Me> {
     Ok(Me {
         user: user.to_api(),
         csrf_token,
+        can: capabilities(state, p),
     })
 }

@@ -21,7 +21,7 @@ pub async fn get(state: &AppState, caller: &Caller, id: i64) -> Result<User> {
         .to_api())
 }
 
-fn default_quota(state: &AppState) -> QuotaLimits {
+pub fn default_quota(state: &AppState) -> QuotaLimits {
     let d = &state.config.default_quota;
     QuotaLimits {
         max_vms: d.max_vms,

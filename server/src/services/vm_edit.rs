@@ -49,6 +49,23 @@ fn validate(u: &UpdateVm) -> Result<()> {
     Ok(())
 }
 
+/// Current vCPUs and memory may not exceed the maximum (the new one when it changes too): refused here with the
+/// limit, rather than by libvirt with its own words.
+fn within_maximum(u: &UpdateVm, current: &VmDetail) -> Result<()> {
+    let max_vcpus = u.max_vcpus.unwrap_or(current.max_vcpus);
+    let max_memory = u.max_memory_mib.unwrap_or(current.max_memory_mib);
+    for (field, v, max) in [("vcpus", u.vcpus, max_vcpus), ("memory_mib", u.memory_mib, max_memory)] {
+        if v.is_some_and(|v| v > max) {
+            return Err(Error::Invalid {
+                field,
+                reason: "above_maximum",
+                details: json!({ "max": max }),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// What a VM counts against its owner's quota: itself, its maximum vCPUs and memory, and the capacity of
 /// its disk volumes (rounded up to whole GiB).
 pub(super) fn counted(d: &VmDetail, max_vcpus: i64, max_memory_mib: i64) -> Usage {
@@ -74,6 +91,7 @@ pub async fn update(state: &AppState, caller: &Caller, uuid: &str, u: UpdateVm) 
     }
     validate(&u)?;
     let current = detail(state, &vm).await?;
+    within_maximum(&u, &current)?;
     // `None`: the owner stays; `Some(None)`: no owner; `Some(Some(user))`: that user.
     let new_owner = match u.owner_id {
         None => None,
@@ -86,10 +104,8 @@ pub async fn update(state: &AppState, caller: &Caller, uuid: &str, u: UpdateVm) 
             Some(Some((user.id, user.username)))
         }
     };
-    let new_max_vcpus = u.max_vcpus.unwrap_or(current.max_vcpus.max(u.vcpus.unwrap_or(0)));
-    let new_max_mem = u
-        .max_memory_mib
-        .unwrap_or(current.max_memory_mib.max(u.memory_mib.unwrap_or(0)));
+    let new_max_vcpus = u.max_vcpus.unwrap_or(current.max_vcpus);
+    let new_max_mem = u.max_memory_mib.unwrap_or(current.max_memory_mib);
     // Enough for whichever way libvirt's part ends (all, nothing, or some of it); settled to the truth after.
     let cover =
         counted(&current, new_max_vcpus, new_max_mem).max(counted(&current, current.max_vcpus, current.max_memory_mib));
@@ -250,8 +266,12 @@ fn apply(
         dom.set_vcpus_flags(max as u32, config | sys::VIR_DOMAIN_VCPU_MAXIMUM)?;
         applied.push("max_vcpus");
     }
+    // The configuration first, then the running guest: some drivers refuse both flags in one call.
     if let Some(n) = u.vcpus {
-        dom.set_vcpus_flags(n as u32, config | live)?;
+        dom.set_vcpus_flags(n as u32, config)?;
+        if live != 0 {
+            dom.set_vcpus_flags(n as u32, live)?;
+        }
         applied.push("vcpus");
     }
     if let Some(max) = u.max_memory_mib {
@@ -259,8 +279,11 @@ fn apply(
         applied.push("max_memory_mib");
     }
     if let Some(m) = u.memory_mib {
-        // A running guest changes through its balloon; the configuration follows.
-        dom.set_memory_flags(m as u64 * 1024, config | live)?;
+        // A running guest changes through its balloon.
+        dom.set_memory_flags(m as u64 * 1024, config)?;
+        if live != 0 {
+            dom.set_memory_flags(m as u64 * 1024, live)?;
+        }
         applied.push("memory_mib");
     }
     Ok(())

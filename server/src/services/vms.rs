@@ -4,11 +4,14 @@ use crate::db::{self, vms::VmRow};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::virt::{domain, xml};
-use app::api::{Role, VmDetail, VmDisk, VmPage, VmQuery};
+use app::api::{VmDetail, VmDisk, VmPage, VmQuery};
 
 pub async fn list(state: &AppState, caller: &Caller, q: &VmQuery) -> Result<VmPage> {
     let p = caller.require()?;
-    let only_owner = (p.role == Role::User).then_some(p.id);
+    let only_owner = match crate::auth::policy::scope(p) {
+        app::api::Scope::All => None,
+        app::api::Scope::Own => Some(p.id),
+    };
     let per_page = q.per_page.unwrap_or(50);
     if !(1..=1000).contains(&per_page) {
         return Err(Error::invalid("per_page", "out_of_range"));

@@ -1,6 +1,6 @@
 //! One host: status, CPU and memory facts, versions, VM counts by state, maintenance, removal.
 use super::list::status_label;
-use crate::api::{ApiError, HostDetail, Role, UpdateHost};
+use crate::api::{ApiError, HostDetail, UpdateHost};
 use crate::components::layout::{go_to, use_me};
 use crate::components::widgets::{fmt_time, ErrorBox, PageError};
 use crate::i18n::use_i18n;
@@ -17,7 +17,7 @@ pub fn HostDetailPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let manage = matches!(me.await, Ok(m) if matches!(m.user.role, Role::Admin | Role::Operator));
+                let manage = matches!(me.await, Ok(m) if m.can.manage_hosts);
                 match host.await {
                     Ok(d) => view! { <HostView detail=d manage/> }.into_any(),
                     Err(e) => view! { <PageError error=e/> }.into_any(),

@@ -1,5 +1,5 @@
 //! All hosts with live status, and the form that registers one.
-use crate::api::{ApiError, CreateHost, Host, HostStatus, Role, StreamEvent};
+use crate::api::{ApiError, CreateHost, Host, HostStatus, StreamEvent};
 use crate::components::layout::use_me;
 use crate::components::live::use_live_events;
 use crate::components::widgets::{fmt_time, ErrorBox, PageError};
@@ -26,7 +26,7 @@ pub fn HostList() -> impl IntoView {
         <h1>{t!(i18n, "hosts-title")}</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let manage = matches!(me.await, Ok(m) if matches!(m.user.role, Role::Admin | Role::Operator));
+                let manage = matches!(me.await, Ok(m) if m.can.manage_hosts);
                 manage.then(|| view! { <AddHost on_added=move || version.update(|v| *v += 1)/> })
             })}
         </Suspense>

@@ -1,7 +1,7 @@
 //! One account: edit, role, disable, quota with usage, password reset, delete.
 use super::list::RoleSelect;
 use super::quota_form::{QuotaFields, QuotaInputs};
-use crate::api::{ApiError, QuotaLimits, Role, UpdateUser, User};
+use crate::api::{ApiError, QuotaLimits, UpdateUser, User};
 use crate::components::layout::use_me;
 use crate::components::widgets::{fmt_time, ErrorBox, PageError};
 use crate::i18n::use_i18n;
@@ -18,7 +18,7 @@ pub fn UserDetail() -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let admin = matches!(me.await, Ok(m) if m.user.role == Role::Admin);
+                let admin = matches!(me.await, Ok(m) if m.can.manage_users);
                 match user.await {
                     Ok(u) => view! { <UserView user=u admin/> }.into_any(),
                     Err(e) => view! { <PageError error=e/> }.into_any(),

@@ -17,8 +17,11 @@ pub fn UserList() -> impl IntoView {
         <h1>{t!(i18n, "users-title")}</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let is_admin = matches!(me.await, Ok(m) if m.user.role == Role::Admin);
-                is_admin.then(|| view! { <CreateUserForm on_created=move || version.update(|v| *v += 1)/> })
+                // The form starts from the configured default quota, as the server applies it.
+                me.await.ok().filter(|m| m.can.manage_users).map(|m| {
+                    let defaults = m.can.default_quota.unwrap_or(QuotaLimits { max_vms: 0, max_vcpus: 0, max_memory_mib: 0, max_disk_gib: 0 });
+                    view! { <CreateUserForm defaults on_created=move || version.update(|v| *v += 1)/> }
+                })
             })}
         </Suspense>
         <Transition fallback=|| ()>
@@ -75,19 +78,14 @@ fn UserTable(users: Vec<User>) -> impl IntoView {
 }
 
 #[component]
-fn CreateUserForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn CreateUserForm(defaults: QuotaLimits, on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let i18n = use_i18n();
     let open = RwSignal::new(false);
     let username = RwSignal::new(String::new());
     let display_name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let role = RwSignal::new(Role::User);
-    let quota = QuotaInputs::new(&QuotaLimits {
-        max_vms: 5,
-        max_vcpus: 8,
-        max_memory_mib: 8192,
-        max_disk_gib: 100,
-    });
+    let quota = QuotaInputs::new(&defaults);
     let error = RwSignal::new(None::<ApiError>);
     let done = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);

@@ -4,7 +4,7 @@
 use super::actions::{ActionBar, StateBadge};
 use super::delete::DeleteSection;
 use super::edit::EditForm;
-use crate::api::{ApiError, Role, StreamEvent, VmAction, VmDetail};
+use crate::api::{ApiError, Capabilities, StreamEvent, VmAction, VmDetail};
 use crate::components::layout::use_me;
 use crate::components::live::use_live_events;
 use crate::components::widgets::{fmt_time, ErrorBox, PageError};
@@ -22,9 +22,9 @@ pub fn VmDetailPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let role = me.await.map(|m| m.user.role).unwrap_or(Role::User);
+                let can = me.await.map(|m| m.can).unwrap_or_default();
                 match vm.await {
-                    Ok(d) => view! { <VmView detail=d role/> }.into_any(),
+                    Ok(d) => view! { <VmView detail=d can/> }.into_any(),
                     Err(e) => view! { <PageError error=e/> }.into_any(),
                 }
             })}
@@ -51,7 +51,7 @@ fn event_text(i18n: crate::i18n::I18n, kind: &str) -> String {
 }
 
 #[component]
-fn VmView(detail: VmDetail, role: Role) -> impl IntoView {
+fn VmView(detail: VmDetail, can: Capabilities) -> impl IntoView {
     let i18n = use_i18n();
     let id = detail.vm.id.clone();
     let detail = RwSignal::new(detail);
@@ -107,7 +107,9 @@ fn VmView(detail: VmDetail, role: Role) -> impl IntoView {
             }
         })
     };
-    let can_act = role != Role::Auditor;
+    // Whoever sees the VM and may operate VMs may act on this one (a `user` sees only their own).
+    let can_act = can.operate_vms;
+    let can_assign = can.assign_vms;
     let force_off = {
         let id = id.clone();
         move || {
@@ -136,7 +138,7 @@ fn VmView(detail: VmDetail, role: Role) -> impl IntoView {
         <Facts detail since/>
         <Hardware detail/>
         {can_act.then(|| view! {
-            <EditForm detail role on_saved=Callback::new(move |_| { since.set(0); refresh(); })/>
+            <EditForm detail can_assign on_saved=Callback::new(move |_| { since.set(0); refresh(); })/>
             <DeleteSection id=id.clone()/>
         })}
         <History detail/>

@@ -1,7 +1,7 @@
 //! Editing a VM: name, tags, owner (admins pick a user by name), description, vCPUs, memory and autostart.
 //! Errors appear in the form, next to the field they are about; only what changed is sent; "Saved." appears
 //! only when something was saved, and the page then shows what the VM really has (also after a partial save).
-use crate::api::{ApiError, Role, UpdateVm, User, VmDetail};
+use crate::api::{ApiError, UpdateVm, User, VmDetail};
 use crate::components::widgets::ErrorBox;
 use crate::i18n::use_i18n;
 use crate::t;
@@ -113,9 +113,9 @@ fn FieldError(error: RwSignal<Option<ApiError>>, field: &'static str) -> impl In
 }
 
 #[component]
-pub fn EditForm(detail: RwSignal<VmDetail>, role: Role, on_saved: Callback<()>) -> impl IntoView {
+pub fn EditForm(detail: RwSignal<VmDetail>, can_assign: bool, on_saved: Callback<()>) -> impl IntoView {
     let i18n = use_i18n();
-    let admin = role == Role::Admin;
+    let admin = can_assign;
     let f = Fields::new(&detail.get_untracked());
     let error = RwSignal::new(None::<ApiError>);
     let notice = RwSignal::new(None::<&'static str>);
