@@ -168,6 +168,11 @@ pub fn error_text(lang: Lang, e: &crate::api::ApiError) -> String {
     .into_iter()
     .map(|k| (k, detail(k)))
     .collect();
+    // A host's failure is a cause with a remedy.
+    let cause = detail("cause");
+    if !cause.is_empty() {
+        args.push(("cause", lookup(lang, &format!("host-cause-{cause}"), &cause)));
+    }
     // A VM state is shown in words, as everywhere else.
     if let Some((_, s)) = args.iter_mut().find(|(k, v)| *k == "state" && !v.is_empty()) {
         *s = lookup(lang, &format!("vm-state-{s}"), s);

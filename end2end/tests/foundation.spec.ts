@@ -55,7 +55,12 @@ test('admin creates a user with a quota; the user sees it in Chinese; the admin 
   await admin.goto('/audit');
   await hydrated(admin);
   const actions = admin.getByTestId('audit-row');
-  await expect(actions.filter({ hasText: 'user.create' }).first()).toContainText('admin');
+  // In words, not raw names or JSON.
+  const created = admin.locator('[data-testid="audit-row"][data-action="user.create"]').first();
+  await expect(created).toContainText('Create account');
+  await expect(created).toContainText('admin');
+  await expect(created).toContainText('username: mei');
+  await expect(created).not.toContainText('{"');
   await admin.getByTestId('filter-actor').fill('mei');
   await admin.getByTestId('filter-submit').click();
   await admin.waitForURL(/actor=mei/);

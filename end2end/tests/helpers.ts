@@ -59,3 +59,12 @@ export async function signIn(page: Page, username: string, password: string) {
   await hydrated(page);
   await expect(page.getByTestId('whoami')).toBeVisible();
 }
+
+/// Picks the UI language and waits until the server has remembered it (it follows the account).
+export async function setLanguage(page: Page, lang: 'en' | 'zh-CN') {
+  if ((await page.getByTestId('language').inputValue()) === lang) return;
+  await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/v1/profile') && r.request().method() === 'PATCH'),
+    page.getByTestId('language').selectOption(lang),
+  ]);
+}

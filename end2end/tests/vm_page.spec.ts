@@ -1,7 +1,7 @@
 // The VM page and list as people use them: actions that fit the state, confirmation before losing work, edits
 // with errors beside the field, an owner picked by name, live panels, batch results by name, and Chinese.
 import { ADMIN_PASSWORD } from '../playwright.config';
-import { test, expect, signIn, hydrated } from './helpers';
+import { test, expect, signIn, hydrated, setLanguage } from './helpers';
 import { adminApi, defineGuest, removeGuest } from './guests';
 
 test('the VM page offers only what fits, asks before forcing off, and shows every change at once', async ({ browser, baseURL }) => {
@@ -18,6 +18,7 @@ test('the VM page offers only what fits, asks before forcing off, and shows ever
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
+    await setLanguage(page, 'en');
     await page.goto(`/vms/${uuid}`);
     await hydrated(page);
     await expect(page.getByTestId('vm-state')).toHaveAttribute('data-state', 'shutoff');
@@ -82,7 +83,7 @@ test('in Chinese: states, history, field rules and batch results by name', async
     const ctx = await browser.newContext({ locale: 'zh-CN' });
     const page = await ctx.newPage();
     await signIn(page, 'admin', ADMIN_PASSWORD);
-    await page.getByTestId('language').selectOption('zh-CN');
+    await setLanguage(page, 'zh-CN');
     await page.goto(`/vms?q=${suffix}`);
     await hydrated(page);
     await expect(page.getByTestId(`vm-row-${names[0]}`).getByTestId('vm-state')).toHaveText('已关机');
@@ -108,6 +109,7 @@ test('in Chinese: states, history, field rules and batch results by name', async
     await page.getByTestId('vm-edit-name').fill('bad name!');
     await page.getByTestId('vm-save').click();
     await expect(page.getByTestId('field-error-name')).toContainText('字母');
+    await setLanguage(page, 'en');
     await ctx.close();
   } finally {
     names.forEach(removeGuest);

@@ -42,6 +42,9 @@ login-subtitle = Sign in to manage your virtual machines.
 
 dashboard-title = Dashboard
 dashboard-my-quota = My quota
+dashboard-vms = Virtual machines
+dashboard-all-vms = All virtual machines
+users-vms = Their virtual machines
 dashboard-recent-events = Recent activity
 dashboard-all-events = All audit records
 
@@ -218,7 +221,16 @@ vm-state-blocked = Blocked
 vm-state-nostate = Unknown
 
 error-host-offline = Host { $host } is offline; try again when it is back.
-error-host-unreachable = The host cannot be reached: { $reason }
+error-host-unreachable = The host cannot be reached. { $cause } { $message }
+host-cause-refused = Nothing listens at that address and port: check that libvirtd (or virtproxyd) runs there and listens for this transport (for qemu+tcp, port 16509).
+host-cause-wrong_protocol = Something answers at that address, but it is not libvirt speaking this transport: check the port, and qemu+tcp versus qemu+tls.
+host-cause-unknown_host = The host name cannot be resolved: check its spelling or use an IP address.
+host-cause-ssh_host_key = SSH does not know this host's key yet: connect once with ssh as the user Hangar runs as and accept the key.
+host-cause-tls = The TLS handshake failed: check the CA, client and server certificates on both sides.
+host-cause-no_route = The host does not answer: check that it is up and that no firewall blocks the port.
+host-cause-no_answer = The host did not answer in time: check that it is up and reachable from this server.
+host-cause-no_daemon = There is no libvirt daemon on that socket: install and start libvirt there.
+host-cause-other = The server log has libvirt's own words under the reference below.
 error-host-auth-failed = The host refused the credentials: { $reason }
 error-invalid-state = This action does not fit the VM's current state ({ $state }).
 error-unsupported = This host does not support that: { $reason }
@@ -328,3 +340,68 @@ reason-unknown_user = that user does not exist
 reason-negative = must not be negative
 reason-above_maximum = must not exceed the maximum ({ $max }); raise the maximum too
 reason-unreadable = the request could not be read
+
+## Host facts
+host-cpu-topology = { $cpus } CPUs · { $sockets ->
+        [one] 1 socket
+       *[other] { $sockets } sockets
+    } × { $cores ->
+        [one] 1 core
+       *[other] { $cores } cores
+    } × { $threads ->
+        [one] 1 thread
+       *[other] { $threads } threads
+    } · { $mhz } MHz
+host-memory-free = { $free } MiB free of { $total } MiB
+
+## Audit log in words
+yes = yes
+no = no
+audit-action-auth-login = Sign in
+audit-action-auth-logout = Sign out
+audit-action-user-create = Create account
+audit-action-user-update = Edit account
+audit-action-user-delete = Delete account
+audit-action-user-quota = Set quota
+audit-action-user-reset-password = Reset password (command line)
+audit-action-profile-update = Edit own profile
+audit-action-profile-password = Change own password
+audit-action-profile-avatar = Change avatar
+audit-action-token-create = Create API token
+audit-action-token-delete = Revoke API token
+audit-action-host-create = Add host
+audit-action-host-update = Edit host
+audit-action-host-delete = Remove host
+audit-action-vm-start = Start VM
+audit-action-vm-shutdown = Shut down VM
+audit-action-vm-poweroff = Force off VM
+audit-action-vm-reboot = Reboot VM
+audit-action-vm-reset = Reset VM
+audit-action-vm-pause = Pause VM
+audit-action-vm-resume = Resume VM
+audit-action-vm-update = Edit VM
+audit-action-vm-delete = Delete VM
+audit-action-vm-batch = Action on several VMs
+audit-action-quota-repair = Correct quota usage
+audit-target-vm = VM
+audit-target-vms = VMs:
+audit-target-user = Account
+audit-target-host = Host
+audit-target-token = Token
+audit-detail-code = reason
+audit-detail-name = name
+audit-detail-username = username
+audit-detail-role = role
+audit-detail-host = host
+audit-detail-from = from
+audit-detail-to = to
+audit-detail-disks-deleted = disks deleted
+audit-detail-disks-kept = disks kept
+audit-detail-applied = applied
+audit-detail-error = error
+audit-detail-batch = part of a batch
+audit-detail-password-reset = password reset
+audit-detail-tokens-revoked = tokens revoked
+audit-detail-status = HTTP status
+audit-detail-method = method
+audit-detail-unrecorded-before = refusals not recorded before this one

@@ -65,8 +65,8 @@ pub enum Error {
         status: app::api::HostStatus,
         last_error: Option<String>,
     },
-    #[error("the host cannot be reached: {0}")]
-    HostUnreachable(String),
+    #[error("the host cannot be reached ({cause})")]
+    HostUnreachable { cause: &'static str, raw: String },
     #[error("the host refused the credentials: {0}")]
     HostAuthFailed(String),
     #[error("{0}")]
@@ -124,7 +124,7 @@ impl Error {
             | InvalidAction { .. }
             | Duplicate { .. } => StatusCode::CONFLICT,
             HostOffline { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            HostUnreachable(_) | HostAuthFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            HostUnreachable { .. } | HostAuthFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
             Hypervisor(_) => StatusCode::BAD_GATEWAY,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -162,7 +162,7 @@ impl Error {
             MalformedJson(_) => "malformed_json",
             UnsupportedMediaType => "unsupported_media_type",
             HostOffline { .. } => "host_offline",
-            HostUnreachable(_) => "host_unreachable",
+            HostUnreachable { .. } => "host_unreachable",
             HostAuthFailed(_) => "host_auth_failed",
             InvalidState(_) | InvalidAction { .. } => "invalid_state",
             Unsupported(_) => "unsupported",
@@ -201,7 +201,8 @@ impl Error {
                 status,
                 last_error,
             } => json!({ "host": host, "status": status, "last_error": last_error }),
-            HostUnreachable(m) | HostAuthFailed(m) | InvalidState(m) | Unsupported(m) => json!({ "reason": m }),
+            HostUnreachable { cause, .. } => json!({ "cause": cause }),
+            HostAuthFailed(m) | InvalidState(m) | Unsupported(m) => json!({ "reason": m }),
             Duplicate { what } => json!({ "field": what }),
             InvalidAction { action, state } => json!({ "action": action, "state": state }),
             PartiallyApplied { applied, cause } => json!({ "applied": applied, "cause": cause.code() }),
@@ -244,6 +245,14 @@ impl Error {
                 tracing::warn!(reference = %reference, error = %m, "hypervisor error");
                 (
                     format!("the hypervisor reported an error (reference {reference})"),
+                    Some(reference),
+                )
+            }
+            Error::HostUnreachable { cause, raw } => {
+                let reference = crate::auth::tokens::random_hex(6);
+                tracing::warn!(reference = %reference, cause, error = %raw, "host unreachable");
+                (
+                    format!("the host cannot be reached ({cause}; reference {reference})"),
                     Some(reference),
                 )
             }

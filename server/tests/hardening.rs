@@ -262,6 +262,11 @@ async fn anonymous_pages_redirect_for_real() {
     let r = http.get(format!("{}/", srv.base)).send().await.unwrap();
     assert!(r.status().is_redirection(), "{}", r.status());
     assert!(r.headers()["location"].to_str().unwrap().starts_with("/login"));
+    // An unknown address gets the app's own page, with a 404.
+    let r = http.get(format!("{}/no/such/page", srv.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("center-page") && html.contains("<html"), "{html}");
 }
 
 #[tokio::test]

@@ -318,6 +318,17 @@ async fn bad_host_input_is_refused_and_nothing_is_saved() {
         let (s, v) = admin.call(Method::POST, "/api/v1/hosts", Some(body.clone())).await;
         assert_eq!((s.as_u16(), v["code"].as_str()), (status, Some(code)), "{body}: {v}");
     }
+    // A cause people can act on, and libvirt's own words only in the log.
+    let (_, v) = admin
+        .call(
+            Method::POST,
+            "/api/v1/hosts",
+            Some(json!({"name": "nowhere", "uri": "qemu+tcp://127.0.0.1:1/system"})),
+        )
+        .await;
+    assert_eq!(v["details"]["cause"], "refused", "{v}");
+    assert!(!v["message"].as_str().unwrap().contains("Connection refused"), "{v}");
+    assert!(v["details"]["reference"].is_string(), "{v}");
     let (_, hosts) = admin.get("/api/v1/hosts").await;
     assert_eq!(hosts, json!([]), "nothing half-saved");
     srv.add_host(&admin, "demo", "test:///default").await;

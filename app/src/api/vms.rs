@@ -185,6 +185,9 @@ pub struct VmPage {
     pub total: i64,
     pub page: i64,
     pub per_page: i64,
+    /// How many VMs match every filter except the state, per state.
+    #[serde(default)]
+    pub by_state: Vec<(VmState, i64)>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

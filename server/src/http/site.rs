@@ -3,7 +3,7 @@
 use app::api::client::SsrApi;
 use app::api::ApiError;
 use axum::body::Body;
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -23,6 +23,18 @@ pub fn router(api: Router) -> Router {
     let routes = generate_route_list(app::App);
     let ssr_api = api.clone();
     let shell_options = options.clone();
+    // Unknown addresses get the app's own "not found" page (its router's fallback sets the 404).
+    let not_found = {
+        let (api, options) = (api.clone(), options.clone());
+        leptos_axum::render_app_async_with_context(
+            move || provide_context(SsrApi(api.clone())),
+            move || app::shell(options.clone()),
+        )
+    };
+    let fallback = move |req: axum::extract::Request| {
+        let not_found = not_found.clone();
+        async move { static_or_not_found(req, not_found).await }
+    };
     Router::new()
         .leptos_routes_with_context(
             &options,
@@ -31,7 +43,7 @@ pub fn router(api: Router) -> Router {
             move || app::shell(shell_options.clone()),
         )
         .route("/api/docs", get(swagger_page))
-        .fallback(static_or_not_found)
+        .fallback(fallback)
         .with_state(options)
         .merge(api)
 }
@@ -47,15 +59,22 @@ async fn swagger_page() -> Html<&'static str> {
     ))
 }
 
-async fn static_or_not_found(uri: Uri, headers: HeaderMap) -> Response {
-    let path = uri.path().trim_start_matches('/');
+async fn static_or_not_found<F>(req: axum::extract::Request, page: F) -> Response
+where
+    F: Fn(axum::extract::Request) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>,
+{
+    let path = req.uri().path().trim_start_matches('/').to_string();
     if path.starts_with("api/") {
         let err = ApiError::new("not_found", "no such API route");
         return (StatusCode::NOT_FOUND, Json(err)).into_response();
     }
-    let Some(file) = <Site as rust_embed::RustEmbed>::get(path) else {
-        return (StatusCode::NOT_FOUND, "not found").into_response();
+    let Some(file) = <Site as rust_embed::RustEmbed>::get(&path) else {
+        if req.method() == axum::http::Method::GET {
+            return page(req).await;
+        }
+        return crate::error::Error::NotFound("page").into_response();
     };
+    let headers = req.headers().clone();
     let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..12]));
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         return StatusCode::NOT_MODIFIED.into_response();

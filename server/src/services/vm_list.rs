@@ -3,7 +3,7 @@
 //! through SQL cost more than everything else a list request does.
 use crate::db::vms::VmRow;
 use crate::error::{Error, Result};
-use app::api::VmQuery;
+use app::api::{VmQuery, VmState};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, SqliteConnection};
 use std::cmp::Ordering;
@@ -93,6 +93,19 @@ fn comparator(key: &str) -> Option<Cmp> {
     })
 }
 
+/// How many VMs match every filter but the state, per state (for the dashboard and the state filter).
+pub fn count_by_state(rows: &[VmRow], q: &VmQuery, only_owner: Option<i64>) -> Vec<(VmState, i64)> {
+    let q = VmQuery {
+        state: None,
+        ..q.clone()
+    };
+    let mut counts = std::collections::BTreeMap::new();
+    for v in rows.iter().filter(|v| matches(v, &q, only_owner)) {
+        *counts.entry(VmState::parse(&v.state)).or_insert(0) += 1;
+    }
+    counts.into_iter().collect()
+}
+
 /// (total matching, the requested page).
 pub fn select(
     rows: &[VmRow],
@@ -171,6 +184,11 @@ mod tests {
         assert_eq!(
             names(select(&rows, &q(|q| q.owner = Some("none".into())), None, 1, 50).unwrap()).1,
             vec!["beta"]
+        );
+        assert_eq!(
+            count_by_state(&rows, &q(|q| q.state = Some("running".into())), None),
+            vec![(VmState::Running, 2), (VmState::Shutoff, 1)],
+            "counts ignore the state filter"
         );
         assert_eq!(
             names(select(&rows, &q(|q| q.owner = Some("USER3".into())), None, 1, 50).unwrap()).1,

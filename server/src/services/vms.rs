@@ -24,6 +24,7 @@ pub async fn list(state: &AppState, caller: &Caller, q: &VmQuery) -> Result<VmPa
         total,
         page,
         per_page,
+        by_state: super::vm_list::count_by_state(&rows, q, only_owner),
     })
 }
 

@@ -144,14 +144,48 @@ pub async fn probe(uri: &str, timeout: Duration) -> Result<String> {
             let msg = e.message().to_string();
             Err(match e.code() {
                 virt::enumutil::Enum::Known(AuthFailed | AuthCancelled | AuthUnavailable) => Error::HostAuthFailed(msg),
-                _ => Error::HostUnreachable(msg),
+                _ => match cause_of(&msg) {
+                    "auth" => Error::HostAuthFailed(msg),
+                    cause => Error::HostUnreachable { cause, raw: msg },
+                },
             })
         }
         Ok(Err(join)) => Err(Error::Internal(join.into())),
-        Err(_) => Err(Error::HostUnreachable(format!(
-            "no answer within {} s",
-            timeout.as_secs()
-        ))),
+        Err(_) => Err(Error::HostUnreachable {
+            cause: "no_answer",
+            raw: format!("no answer within {} s", timeout.as_secs()),
+        }),
+    }
+}
+
+/// What probably went wrong, read from libvirt's words, so that people get a cause and a remedy instead of
+/// "packet 1213486156 bytes received from server too large" (the words stay in the log).
+pub fn cause_of(msg: &str) -> &'static str {
+    let m = msg.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| m.contains(w));
+    if has(&["connection refused"]) {
+        "refused"
+    } else if has(&["too large", "unexpected", "malformed", "protocol"]) {
+        "wrong_protocol"
+    } else if has(&[
+        "name or service not known",
+        "could not resolve",
+        "unknown host",
+        "temporary failure in name",
+    ]) {
+        "unknown_host"
+    } else if has(&["host key verification", "known_hosts"]) {
+        "ssh_host_key"
+    } else if has(&["permission denied", "authentication", "sasl", "polkit", "access denied"]) {
+        "auth"
+    } else if has(&["certificate", "tls", "gnutls", "x509"]) {
+        "tls"
+    } else if has(&["no route", "network is unreachable", "timed out", "no answer"]) {
+        "no_route"
+    } else if has(&["no such file or directory", "failed to connect socket"]) {
+        "no_daemon"
+    } else {
+        "other"
     }
 }
 
@@ -165,5 +199,32 @@ pub fn from_libvirt(e: virt::error::Error) -> Error {
             Error::Unsupported(e.message().to_string())
         }
         _ => Error::Hypervisor(e.message().to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cause_of;
+
+    #[test]
+    fn libvirt_words_become_causes() {
+        assert_eq!(
+            cause_of("packet 1213486156 bytes received from server too large, maximum is 33554432"),
+            "wrong_protocol"
+        );
+        assert_eq!(
+            cause_of("unable to connect to server at '10.0.0.9:16509': Connection refused"),
+            "refused"
+        );
+        assert_eq!(
+            cause_of("unable to connect to server at 'x:16509': No route to host"),
+            "no_route"
+        );
+        assert_eq!(
+            cause_of("Cannot recv data: Host key verification failed."),
+            "ssh_host_key"
+        );
+        assert_eq!(cause_of("Name or service not known"), "unknown_host");
+        assert_eq!(cause_of("something else"), "other");
     }
 }

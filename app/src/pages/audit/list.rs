@@ -98,16 +98,16 @@ pub fn AuditTable(items: Vec<AuditEntry>) -> impl IntoView {
                     .map(|e| {
                         let result_key = format!("result-{}", e.result);
                         let result = e.result.clone();
-                        let details = if e.details.as_object().is_some_and(|o| o.is_empty()) { String::new() } else { e.details.to_string() };
+                        let (action, target, details) = (e.action.clone(), e.target.clone().unwrap_or_default(), e.details.clone());
                         view! {
                             <tr data-testid="audit-row" data-action=e.action.clone() data-result=e.result.clone()>
                                 <td class="nowrap">{fmt_time(e.at)}</td>
                                 <td>{e.actor.clone().unwrap_or_else(|| "—".into())}</td>
                                 <td>{e.source.clone().unwrap_or_default()}</td>
-                                <td><code>{e.action.clone()}</code></td>
-                                <td>{e.target.clone().unwrap_or_default()}</td>
+                                <td title=e.action.clone()>{move || action_text(i18n, &action)}</td>
+                                <td class="wrap">{target_view(i18n, &target)}</td>
                                 <td><span class=format!("badge {}", e.result)>{move || crate::i18n::lookup(i18n.0.get(), &result_key, &result)}</span></td>
-                                <td class="details">{details}</td>
+                                <td class="details">{move || details_text(i18n, &details)}</td>
                             </tr>
                         }
                     })
@@ -115,4 +115,60 @@ pub fn AuditTable(items: Vec<AuditEntry>) -> impl IntoView {
             </tbody>
         </table>
     }
+}
+
+/// `vm.start` → "Start VM", in the UI's language (the raw name stays in the tooltip and the CSV).
+pub fn action_text(i18n: crate::i18n::I18n, action: &str) -> String {
+    let key = format!("audit-action-{}", action.replace(['.', '_'], "-"));
+    crate::i18n::lookup(i18n.0.get(), &key, action)
+}
+
+/// `vm:<uuid>` → "VM" linked to its page; `user:3` → "User 3" linked; anything else as written.
+fn target_view(i18n: crate::i18n::I18n, target: &str) -> AnyView {
+    let Some((kind, rest)) = target.split_once(':') else {
+        return target.to_string().into_any();
+    };
+    let (kind, rest) = (kind.to_string(), rest.to_string());
+    let label = move || crate::i18n::lookup(i18n.0.get(), &format!("audit-target-{kind}"), &kind);
+    let href = match target.split_once(':') {
+        Some(("vm", id)) => Some(format!("/vms/{id}")),
+        Some(("user", id)) if id.parse::<i64>().is_ok() => Some(format!("/users/{id}")),
+        Some(("host", id)) if id.parse::<i64>().is_ok() => Some(format!("/hosts/{id}")),
+        _ => None,
+    };
+    match href {
+        Some(h) => view! { {label} " " <a href=h>{rest}</a> }.into_any(),
+        None => view! { {label} " " {rest} }.into_any(),
+    }
+}
+
+/// The details as "name: value" pairs in words, instead of raw JSON.
+pub fn details_text(i18n: crate::i18n::I18n, details: &serde_json::Value) -> String {
+    let lang = i18n.0.get();
+    let Some(map) = details.as_object() else {
+        return details.to_string();
+    };
+    fn value(lang: crate::i18n::Lang, v: &serde_json::Value) -> String {
+        match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Bool(true) => crate::i18n::lookup(lang, "yes", "yes"),
+            serde_json::Value::Bool(false) => crate::i18n::lookup(lang, "no", "no"),
+            serde_json::Value::Array(a) => a.iter().map(|x| value(lang, x)).collect::<Vec<_>>().join(", "),
+            serde_json::Value::Object(o) => o
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| format!("{} {}", k.replace('_', " "), value(lang, v)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        }
+    }
+    map.iter()
+        .filter(|(_, v)| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+        .map(|(k, v)| {
+            let name = crate::i18n::lookup(lang, &format!("audit-detail-{}", k.replace('_', "-")), k);
+            format!("{name}: {}", value(lang, v))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }

@@ -67,13 +67,16 @@ fn HostView(detail: HostDetail, manage: bool) -> impl IntoView {
                 {h.last_error.clone().map(|e| view! { <dt>{t!(i18n, "hosts-last-error")}</dt><dd>{e}</dd> })}
                 {detail.node.clone().map(|n| view! {
                     <dt>{t!(i18n, "hosts-hostname")}</dt><dd data-testid="host-hostname">{n.hostname.clone()}</dd>
-                    <dt>{t!(i18n, "hosts-cpu")}</dt><dd>{format!("{} · {} CPUs · {} socket(s) × {} core(s) × {} thread(s) · {} MHz", n.cpu_model, n.cpus, n.sockets, n.cores, n.threads, n.mhz)}</dd>
+                    <dt>{t!(i18n, "hosts-cpu")}</dt><dd data-testid="host-cpu">{n.cpu_model.clone()} " · " {t!(i18n, "host-cpu-topology", cpus = n.cpus, sockets = n.sockets, cores = n.cores, threads = n.threads, mhz = n.mhz)}</dd>
                     <dt>{t!(i18n, "hosts-numa")}</dt><dd>{n.numa_cells}</dd>
-                    <dt>{t!(i18n, "quota-memory")}</dt><dd>{format!("{} MiB free / {} MiB", n.memory_free_mib, n.memory_total_mib)}</dd>
+                    <dt>{t!(i18n, "quota-memory")}</dt><dd data-testid="host-memory">{t!(i18n, "host-memory-free", free = n.memory_free_mib, total = n.memory_total_mib)}</dd>
                     <dt>{t!(i18n, "hosts-versions")}</dt><dd>{format!("{} {} · libvirt {}", n.hypervisor, n.hypervisor_version, n.libvirt_version)}</dd>
                 })}
                 <dt>{t!(i18n, "nav-vms")}</dt>
-                <dd>{detail.vms_by_state.iter().map(|(s, n)| format!("{s}: {n}")).collect::<Vec<_>>().join(" · ")}</dd>
+                <dd>{detail.vms_by_state.iter().map(|(s, n)| {
+                    let (s, n) = (s.clone(), *n);
+                    view! { <span class="count">{move || crate::i18n::lookup(i18n.0.get(), &format!("vm-state-{s}"), &s)} ": " {n}</span> " " }
+                }).collect_view()}</dd>
             </dl>
         </section>
         {manage.then(|| view! {

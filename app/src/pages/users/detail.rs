@@ -1,4 +1,4 @@
-//! One account: edit, role, disable, quota with usage, password reset, delete.
+//! One account: edit, role, disable, quota with usage, their VMs, password reset, delete.
 use super::list::RoleSelect;
 use super::quota_form::{QuotaFields, QuotaInputs};
 use crate::api::{ApiError, QuotaLimits, UpdateUser, User};
@@ -14,7 +14,15 @@ pub fn UserDetail() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
     let user = Resource::new(id, crate::api::users::get_user);
+    let vms = Resource::new(id, |id| {
+        crate::api::vms::list_vms(crate::api::VmQuery {
+            owner: Some(id.to_string()),
+            per_page: Some(1000),
+            ..Default::default()
+        })
+    });
     let me = use_me();
+    let i18n = use_i18n();
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -23,6 +31,25 @@ pub fn UserDetail() -> impl IntoView {
                     Ok(u) => view! { <UserView user=u admin/> }.into_any(),
                     Err(e) => view! { <PageError error=e/> }.into_any(),
                 }
+            })}
+        </Suspense>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                vms.await.ok().map(|p| view! {
+                    <section class="card" data-testid="user-vms">
+                        <h2>{t!(i18n, "users-vms")} " " <span class="muted">{p.total}</span></h2>
+                        <ul class="vm-links">
+                            {p.items.into_iter().map(|v| {
+                                let state = v.state;
+                                view! {
+                                    <li><a href=format!("/vms/{}", v.id) class="wrap">{v.name}</a> " "
+                                        <crate::pages::vms::actions::StateBadge state=Signal::derive(move || state)/></li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                        {(p.total == 0).then(|| view! { <p class="muted">{t!(i18n, "vms-empty")}</p> })}
+                    </section>
+                })
             })}
         </Suspense>
     }

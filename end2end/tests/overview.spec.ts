@@ -1,0 +1,65 @@
+// What a person opens Hangar for: the dashboard (VMs by state, hosts, quota, activity), a user's page with
+// their VMs, host facts and the audit log in Chinese, and the app's own page for an unknown address.
+import { ADMIN_PASSWORD } from '../playwright.config';
+import { test, expect, signIn, hydrated, setLanguage } from './helpers';
+import { adminApi, defineGuest, removeGuest } from './guests';
+
+test('the dashboard, a user page and host facts show what matters, in both languages', async ({ browser, baseURL }) => {
+  const suffix = Date.now().toString(36);
+  const name = `e2e-${suffix}-dash`;
+  const [api, csrf] = await adminApi(baseURL!);
+  const headers = { 'X-CSRF-Token': csrf };
+  try {
+    const created = await (await api.post('/api/v1/users', { headers, data: { username: `xia${suffix}`, password: 'e2e-password-1', role: 'user' } })).json();
+    const uuid = defineGuest(name);
+    await expect.poll(async () => (await (await api.get(`/api/v1/vms?q=${name}`)).json()).total, { timeout: 20_000 }).toBe(1);
+    expect((await api.patch(`/api/v1/vms/${uuid}`, { headers, data: { owner_id: created.id } })).status()).toBe(200);
+
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await signIn(page, 'admin', ADMIN_PASSWORD);
+    await expect(page.getByTestId('dash-vms')).toBeVisible();
+    await expect(page.getByTestId('dash-state-shutoff')).toBeVisible();
+    await expect(page.getByTestId('dash-hosts')).toContainText('local');
+    await expect(page.getByTestId('recent-audit')).toBeVisible();
+
+    await page.goto(`/users/${created.id}`);
+    await hydrated(page);
+    await expect(page.getByTestId('user-vms')).toContainText(name);
+
+    await setLanguage(page, 'zh-CN');
+    await page.goto('/hosts');
+    await hydrated(page);
+    await page.locator('a', { hasText: 'local' }).first().click();
+    await hydrated(page);
+    await expect(page.getByTestId('host-cpu')).toContainText('核');
+    await expect(page.getByTestId('host-cpu')).not.toContainText('socket');
+    await expect(page.getByTestId('host-memory')).toContainText('可用');
+    await page.goto('/audit');
+    await hydrated(page);
+    await expect(page.getByTestId('audit-table')).toContainText('登录');
+    await setLanguage(page, 'en');
+
+    // A user's dashboard: their VMs by state and their quota, no hosts, no audit.
+    const userCtx = await browser.newContext();
+    const user = await userCtx.newPage();
+    await signIn(user, `xia${suffix}`, 'e2e-password-1');
+    await expect(user.getByTestId('dash-vms')).toContainText('1');
+    await expect(user.getByTestId('dash-hosts')).toHaveCount(0);
+    await expect(user.getByTestId('recent-audit')).toHaveCount(0);
+    await userCtx.close();
+    await ctx.close();
+  } finally {
+    removeGuest(name);
+    await api.dispose();
+  }
+});
+
+test('an unknown address gets the app\'s own page', async ({ page }) => {
+  await signIn(page, 'admin', ADMIN_PASSWORD);
+  const r = await page.goto('/no/such/page');
+  expect(r?.status()).toBe(404);
+  await hydrated(page);
+  await expect(page.locator('.center-page h1')).toBeVisible();
+  await expect(page.locator('.sidebar')).toHaveCount(0);
+});
