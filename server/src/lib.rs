@@ -72,13 +72,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         }
     });
     let config = Arc::new(config);
-    let ops = Arc::new(http::ops::OpTable::from_openapi(&http::openapi(&config)));
     let (virt_tx, virt_rx) = tokio::sync::mpsc::unbounded_channel();
     let state = AppState {
         db: pool.clone(),
         throttle: Arc::new(Throttle::new(config.login_throttle.clone())),
         config: config.clone(),
-        ops,
         virt: Arc::new(virt::Virt::new(virt_tx)),
         events: tokio::sync::broadcast::channel(1024).0,
         principals: tokio::sync::broadcast::channel(256).0,

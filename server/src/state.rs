@@ -1,7 +1,6 @@
 //! What every handler shares.
 use crate::auth::throttle::Throttle;
 use crate::config::Config;
-use crate::http::ops::OpTable;
 use crate::virt::Virt;
 use app::api::StreamEvent;
 use sqlx::SqlitePool;
@@ -13,7 +12,6 @@ pub struct AppState {
     pub db: SqlitePool,
     pub config: Arc<Config>,
     pub throttle: Arc<Throttle>,
-    pub ops: Arc<OpTable>,
     pub virt: Arc<Virt>,
     /// What `GET /api/v1/events` streams (each subscriber filters by what its principal may see).
     pub events: broadcast::Sender<StreamEvent>,

@@ -6,5 +6,5 @@ pub mod session;
 pub mod throttle;
 pub mod tokens;
 
-pub use caller::{Caller, Principal};
+pub use caller::{Caller, NoPrincipal, Principal};
 pub use policy::{authorize, Action, Resource};

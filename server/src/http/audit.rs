@@ -38,3 +38,10 @@ pub async fn csv(State(state): State<AppState>, caller: Caller, ApiQuery(q): Api
     )
         .into_response())
 }
+
+/// This resource's routes, for the API router.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(list))
+        .routes(utoipa_axum::routes!(csv))
+}

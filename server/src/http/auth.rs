@@ -18,9 +18,10 @@ use axum::Json;
 pub async fn login(
     State(state): State<AppState>,
     caller: Caller,
+    session: tower_sessions::Session,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<Response> {
-    let me = services::auth::login(&state, &caller, req).await?;
+    let me = services::auth::login(&state, &caller, &session, req).await?;
     let mut headers = HeaderMap::new();
     if let Some(t) = &me.csrf_token {
         session::set_csrf_cookie(&mut headers, t, &state.config);
@@ -32,8 +33,12 @@ pub async fn login(
 /// Ends the session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", operation_id = "auth.logout", tag = "auth",
     responses((status = 204), (status = 401, body = ApiError)))]
-pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response> {
-    services::auth::logout(&state, &caller).await?;
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: Caller,
+    session: tower_sessions::Session,
+) -> Result<Response> {
+    services::auth::logout(&state, &caller, &session).await?;
     let mut headers = HeaderMap::new();
     session::clear_csrf_cookie(&mut headers);
     Ok((StatusCode::NO_CONTENT, headers).into_response())
@@ -42,6 +47,14 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Res
 /// The signed-in user, with the CSRF token for cookie sessions.
 #[utoipa::path(get, path = "/api/v1/auth/me", operation_id = "auth.me", tag = "auth",
     responses((status = 200, body = Me), (status = 401, body = ApiError)))]
-pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>> {
-    Ok(Json(services::auth::me(&state, &caller).await?))
+pub async fn me(State(state): State<AppState>, caller: Caller, session: tower_sessions::Session) -> Result<Json<Me>> {
+    Ok(Json(services::auth::me(&state, &caller, &session).await?))
+}
+
+/// This resource's routes, for the API router.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(login))
+        .routes(utoipa_axum::routes!(logout))
+        .routes(utoipa_axum::routes!(me))
 }

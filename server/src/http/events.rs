@@ -61,3 +61,8 @@ pub async fn stream(
     });
     Ok(Sse::new(events.take_until(ended)).keep_alive(KeepAlive::default()))
 }
+
+/// This resource's routes, for the API router.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(stream))
+}

@@ -59,3 +59,10 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, ApiPath(id): 
     services::hosts::delete(&state, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// This resource's routes, for the API router.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(list, create))
+        .routes(utoipa_axum::routes!(get, update, delete))
+}

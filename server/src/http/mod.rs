@@ -1,6 +1,7 @@
 //! The HTTP surface: the REST API under `/api/v1` (documented by OpenAPI), the UI and its assets.
 pub mod audit;
 pub mod auth;
+pub mod caller;
 pub mod events;
 pub mod extract;
 pub mod hosts;
@@ -23,36 +24,22 @@ use axum::{middleware, Json, Router};
 use openapi::ApiDoc;
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
 
+/// Every resource's routes (declared next to their handlers), with the common body limit.
 fn api_routes(cfg: &Config) -> OpenApiRouter<AppState> {
-    let avatar = OpenApiRouter::new()
-        .routes(routes!(profile::avatar_put))
-        .layer(DefaultBodyLimit::max(cfg.avatar_max_bytes));
+    let limited = OpenApiRouter::new()
+        .merge(auth::routes())
+        .merge(users::routes())
+        .merge(audit::routes())
+        .merge(tokens::routes())
+        .merge(hosts::routes())
+        .merge(vms::routes())
+        .merge(events::routes())
+        .layer(DefaultBodyLimit::max(256 * 1024));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(auth::login))
-        .routes(routes!(auth::logout))
-        .routes(routes!(auth::me))
-        .routes(routes!(profile::update))
-        .routes(routes!(profile::password))
-        .routes(routes!(profile::avatar_get))
-        .routes(routes!(users::list, users::create))
-        .routes(routes!(users::get, users::update, users::delete))
-        .routes(routes!(users::set_quota))
-        .routes(routes!(audit::list))
-        .routes(routes!(audit::csv))
-        .routes(routes!(tokens::list, tokens::create))
-        .routes(routes!(tokens::delete))
-        .routes(routes!(hosts::list, hosts::create))
-        .routes(routes!(hosts::get, hosts::update, hosts::delete))
-        .routes(routes!(vms::list))
-        .routes(routes!(vms::batch))
-        .routes(routes!(vms::get, vms::update, vms::delete))
-        .routes(routes!(vms::xml))
-        .routes(routes!(vms::action))
-        .routes(routes!(events::stream))
-        .layer(DefaultBodyLimit::max(256 * 1024))
-        .merge(avatar)
+        .merge(limited)
+        .merge(profile::routes(cfg))
 }
 
 /// The OpenAPI document of every route the server serves under `/api/v1`.
@@ -69,13 +56,14 @@ pub fn api_router(
 ) -> Router {
     let (router, mut doc) = api_routes(&state.config).split_for_parts();
     openapi::document_errors(&mut doc);
+    let ops = std::sync::Arc::new(ops::OpTable::from_openapi(&doc));
     let doc = std::sync::Arc::new(doc);
     router
         .route(
             "/api/v1/openapi.json",
             get(move || async move { Json(doc.as_ref().clone()).into_response() }),
         )
-        .layer(middleware::from_fn_with_state(state.clone(), ops::audit_layer))
+        .layer(middleware::from_fn_with_state((state.clone(), ops), ops::audit_layer))
         .layer(sessions)
         .with_state(state)
 }

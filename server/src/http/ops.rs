@@ -60,7 +60,11 @@ impl OpTable {
 
 /// Leaves exactly one audit record for each request that could change something: services write the
 /// record of a success in the change's own transaction; this layer writes it for everything else.
-pub async fn audit_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn audit_layer(
+    State((state, ops)): State<(AppState, Arc<OpTable>)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let method = req.method().clone();
     if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
@@ -78,7 +82,7 @@ pub async fn audit_layer(State(state): State<AppState>, mut req: Request, next: 
         return resp;
     }
     // No operation (an unknown route or method): nothing could have changed, and there is nothing to name.
-    let Some(action) = state.ops.lookup(&method, &path) else {
+    let Some(action) = ops.lookup(&method, &path) else {
         return resp;
     };
     let status = resp.status().as_u16();

@@ -32,9 +32,10 @@ pub async fn update(
 pub async fn password(
     State(state): State<AppState>,
     caller: Caller,
+    session: tower_sessions::Session,
     ApiJson(req): ApiJson<ChangePassword>,
 ) -> Result<StatusCode> {
-    services::profile::change_password(&state, &caller, req).await?;
+    services::profile::change_password(&state, &caller, Some(&session), req).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -64,4 +65,16 @@ pub async fn avatar_get(State(state): State<AppState>, caller: Caller, ApiPath(i
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     Ok((headers, bytes).into_response())
+}
+
+/// This resource's routes (the avatar upload has its own body limit).
+pub fn routes(cfg: &crate::config::Config) -> utoipa_axum::router::OpenApiRouter<AppState> {
+    let avatar = utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(avatar_put))
+        .layer(axum::extract::DefaultBodyLimit::max(cfg.avatar_max_bytes));
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(update))
+        .routes(utoipa_axum::routes!(password))
+        .routes(utoipa_axum::routes!(avatar_get))
+        .merge(avatar)
 }

@@ -73,3 +73,11 @@ pub async fn set_quota(
 ) -> Result<Json<Quota>> {
     Ok(Json(services::quota::set_limits(&state, &caller, id, req).await?))
 }
+
+/// This resource's routes, for the API router.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(list, create))
+        .routes(utoipa_axum::routes!(get, update, delete))
+        .routes(utoipa_axum::routes!(set_quota))
+}

@@ -101,3 +101,13 @@ pub async fn batch(
 ) -> Result<Json<Vec<BatchItem>>> {
     Ok(Json(services::vm_actions::batch(&state, &caller, req).await?))
 }
+
+/// This resource's routes, for the API router.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(list))
+        .routes(utoipa_axum::routes!(batch))
+        .routes(utoipa_axum::routes!(get, update, delete))
+        .routes(utoipa_axum::routes!(xml))
+        .routes(utoipa_axum::routes!(action))
+}

@@ -7,12 +7,13 @@ use crate::services::audit::{self, Outcome};
 use crate::state::AppState;
 use app::api::{LoginRequest, Me};
 use serde_json::json;
+use tower_sessions::Session;
 
 fn session_err(e: tower_sessions::session::Error) -> Error {
     Error::Internal(e.into())
 }
 
-pub async fn login(state: &AppState, caller: &Caller, req: LoginRequest) -> Result<Me> {
+pub async fn login(state: &AppState, caller: &Caller, session: &Session, req: LoginRequest) -> Result<Me> {
     let target = format!("user:{}", req.username);
     let fail = |outcome: Outcome, code: &'static str| {
         let target = target.clone();
@@ -58,10 +59,6 @@ pub async fn login(state: &AppState, caller: &Caller, req: LoginRequest) -> Resu
         fail(Outcome::Denied, "account_disabled").await?;
         return Err(Error::AccountDisabled);
     }
-    let session = caller
-        .session
-        .as_ref()
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("no session layer")))?;
     // A new id at sign-in: an id planted before sign-in is worthless after it.
     session.cycle_id().await.map_err(session_err)?;
     let csrf = tokens::random_urlsafe(32);
@@ -99,11 +96,9 @@ pub async fn seed_throttle(state: &AppState) -> Result<()> {
     Ok(())
 }
 
-pub async fn logout(state: &AppState, caller: &Caller) -> Result<()> {
+pub async fn logout(state: &AppState, caller: &Caller, session: &Session) -> Result<()> {
     let p = caller.require()?;
-    if let Some(session) = &caller.session {
-        session.flush().await.map_err(session_err)?;
-    }
+    session.flush().await.map_err(session_err)?;
     let target = format!("user:{}", p.id);
     audit::record_alone(state, caller, "auth.logout", Some(&target), Outcome::Ok, &json!({})).await?;
     let _ = state.principals.send(p.id);
@@ -119,14 +114,14 @@ fn capabilities(state: &AppState, p: &crate::auth::Principal) -> app::api::Capab
     can
 }
 
-pub async fn me(state: &AppState, caller: &Caller) -> Result<Me> {
+pub async fn me(state: &AppState, caller: &Caller, session: &Session) -> Result<Me> {
     let p = caller.require()?;
     let user = {
         let mut conn = state.db.acquire().await?;
         db::users::by_id(&mut conn, p.id).await?.ok_or(Error::SessionExpired)?
     };
-    let csrf_token = match (&caller.session, p.via_token) {
-        (Some(s), false) => s
+    let csrf_token = match p.via_token {
+        false => session
             .get::<SessionAuth>(AUTH_KEY)
             .await
             .map_err(session_err)?

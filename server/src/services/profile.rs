@@ -36,7 +36,12 @@ pub async fn update(state: &AppState, caller: &Caller, req: UpdateProfile) -> Re
     Ok(user.to_api())
 }
 
-pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePassword) -> Result<()> {
+pub async fn change_password(
+    state: &AppState,
+    caller: &Caller,
+    session: Option<&tower_sessions::Session>,
+    req: ChangePassword,
+) -> Result<()> {
     let p = caller.require()?;
     authorize(p, Action::ProfileUpdate, Resource::User(p.id))?;
     let mut conn = state.db.acquire().await?;
@@ -56,7 +61,7 @@ pub async fn change_password(state: &AppState, caller: &Caller, req: ChangePassw
     audit::commit(tx, caller, "profile.password", &target, &json!({})).await?;
     let _ = state.principals.send(p.id);
     // Other sessions end with the old password; this one carries on.
-    if let (Some(session), Some(at)) = (&caller.session, changed_at) {
+    if let (Some(session), Some(at)) = (session, changed_at) {
         if let Ok(Some(mut auth)) = session.get::<SessionAuth>(AUTH_KEY).await {
             auth.password_changed_at = at;
             session
