@@ -10,7 +10,8 @@ run: build
 
 ## The release binary, with its site embedded.
 build: setup site
-	cargo build --release -p server
+	@echo "[build] compiling the server (first time: ~6 min; after an edit: ~1 min)"
+	@t0=$$(date +%s); cargo build --release -p server && echo "[build] done in $$(( $$(date +%s) - t0 )) s"
 
 setup:
 	@scripts/setup.sh

@@ -7,6 +7,8 @@ PROFILE="${WASM_PROFILE:-wasm-release}"
 SITE=target/site
 STAGE=target/site-stage
 
+t0=$SECONDS
+echo "[site] compiling the UI to WASM (first time: ~4 min; after an edit: ~1 min)"
 cargo build -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate --profile "$PROFILE"
 rm -rf "$STAGE" && mkdir -p "$STAGE/pkg"
 wasm-bindgen --target web --no-typescript --out-name hangar --out-dir "$STAGE/pkg" \
@@ -35,4 +37,4 @@ done
 (cd "$SITE" && find . -type f) | while read -r f; do
   [[ -e "$STAGE/$f" ]] || rm -f "$SITE/$f"
 done
-echo "site: $(du -sh "$SITE" | cut -f1) in $SITE (wasm $(du -h "$SITE/pkg/hangar_bg.wasm" | cut -f1))"
+echo "[site] $(du -sh "$SITE" | cut -f1) in $SITE (wasm $(du -h "$SITE/pkg/hangar_bg.wasm" | cut -f1)), $((SECONDS - t0)) s"
