@@ -197,7 +197,7 @@ pub struct VmQuery {
     pub state: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<i64>,
-    /// A username or user id, or `none` for unowned VMs.
+    /// A user id (a number), a username, or `none` for unowned VMs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

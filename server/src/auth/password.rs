@@ -2,7 +2,7 @@
 use crate::error::{Error, Result};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
@@ -11,21 +11,28 @@ const QUEUE_WAIT: Duration = Duration::from_secs(15);
 
 /// Each hash takes 19 MiB and a core for tens of milliseconds: running more at once than there are cores only
 /// multiplies the memory (200 parallel sign-ins took 3.9 GB) without finishing any sooner.
-fn slots() -> &'static Semaphore {
-    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
-    SLOTS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+fn slots() -> &'static Arc<Semaphore> {
+    static SLOTS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        Arc::new(Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        ))
+    })
 }
 
 async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    let permit = match tokio::time::timeout(QUEUE_WAIT, slots().acquire()).await {
+    let permit = match tokio::time::timeout(QUEUE_WAIT, slots().clone().acquire_owned()).await {
         Ok(Ok(p)) => p,
         _ => return Err(Error::Busy { retry_after: 5 }),
     };
-    let out = tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Internal(e.into()));
-    drop(permit);
-    out
+    // The permit travels with the work: a client that hangs up cannot free the slot while the hash still runs.
+    tokio::task::spawn_blocking(move || {
+        let out = work();
+        drop(permit);
+        out
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))
 }
 
 /// Rejects passwords below the configured length (counted in characters) and absurdly long ones.

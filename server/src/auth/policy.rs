@@ -76,6 +76,14 @@ impl Principal {
     pub fn sees_vm(&self, owner: Option<i64>) -> bool {
         allows(self, Action::VmRead, Resource::Vm(owner))
     }
+
+    /// A VM as this principal may see it: the owner a domain's metadata claims is for those who assign owners.
+    pub fn redact(&self, mut vm: app::api::Vm) -> app::api::Vm {
+        if !allows(self, Action::VmAssign, Resource::Vm(None)) {
+            vm.claimed_owner = None;
+        }
+        vm
+    }
 }
 
 /// Everything the principal may do, for `GET /api/v1/auth/me`: read off the same rules that decide requests.

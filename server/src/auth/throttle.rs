@@ -25,7 +25,9 @@ struct Inner {
 }
 
 /// An attempt in progress: it counts against both limits until it is decided. `failed` records it; `succeeded`
-/// forgives the account; dropped undecided (the server was too busy to check it), it is simply forgotten.
+/// forgives the account; `abandon` forgets it (the server was too busy to check it). Dropped undecided — the
+/// client hung up while its password was being checked — it counts as a failure, so hanging up is no way around
+/// the limit.
 #[must_use]
 pub struct Attempt {
     throttle: Arc<Throttle>,
@@ -35,6 +37,13 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    pub fn abandon(mut self) {
+        self.decided = true;
+        let mut inner = self.throttle.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.unpend(&self.account);
+        inner.unpend(&self.address);
+    }
+
     pub fn failed(mut self, now: i64) {
         self.decided = true;
         self.throttle.finish(&self.account, &self.address, Some(now));
@@ -49,11 +58,17 @@ impl Attempt {
 impl Drop for Attempt {
     fn drop(&mut self) {
         if !self.decided {
-            let mut inner = self.throttle.inner.lock().unwrap_or_else(|p| p.into_inner());
-            inner.unpend(&self.account);
-            inner.unpend(&self.address);
+            let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000;
+            self.throttle.finish(&self.account, &self.address, Some(now));
         }
     }
+}
+
+/// Why an attempt may not start: how long to wait, and which key (account or address) is over its limit.
+#[derive(Debug)]
+pub struct Refusal {
+    pub retry_after: u64,
+    pub key: String,
 }
 
 fn account_key(account: &str) -> String {
@@ -79,11 +94,11 @@ impl Throttle {
 
     /// Counts an attempt against both limits (failures in the window plus attempts still running), or says
     /// how many seconds to wait when either is reached.
-    pub fn begin(self: &Arc<Self>, account: &str, address: &str, now: i64) -> Result<Attempt, u64> {
+    pub fn begin(self: &Arc<Self>, account: &str, address: &str, now: i64) -> Result<Attempt, Refusal> {
         let (acc, addr) = (account_key(account), address_key(address));
         let window = self.window_ms();
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let mut wait = None;
+        let mut wait: Option<(u64, &String)> = None;
         for (key, limit) in [(&acc, self.cfg.per_account), (&addr, self.cfg.per_address)] {
             let pending = inner.pending.get(key).copied().unwrap_or(0);
             let failed = match inner.failures.get_mut(key) {
@@ -104,10 +119,15 @@ impl Throttle {
                 // Only attempts still running stand in the way: they are decided within a second or two.
                 _ => 1,
             };
-            wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
+            if wait.is_none_or(|(w, _)| secs > w) {
+                wait = Some((secs, key));
+            }
         }
-        if let Some(w) = wait {
-            return Err(w);
+        if let Some((retry_after, key)) = wait {
+            return Err(Refusal {
+                retry_after,
+                key: key.clone(),
+            });
         }
         for key in [&acc, &addr] {
             *inner.pending.entry(key.clone()).or_default() += 1;
@@ -121,7 +141,7 @@ impl Throttle {
     }
 
     /// Ends an attempt: a failure at `failed_at`, or (None) a success that forgives the account.
-    fn finish(&self, account: &str, address: &str, failed_at: Option<i64>) {
+    pub(crate) fn finish(&self, account: &str, address: &str, failed_at: Option<i64>) {
         let window = self.window_ms();
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.unpend(account);
@@ -148,15 +168,16 @@ impl Throttle {
         }
     }
 
-    /// Whether a refused attempt on this account gets an audit record now, and how many refusals went
-    /// unrecorded before it: a flood of refused attempts cannot grow the audit log by more than one a minute.
-    pub fn record_denial(&self, account: &str, now: i64) -> Option<u64> {
-        let key = account_key(account);
+    /// Whether a refusal under `key` (the account or address over its limit) gets an audit record now, and how
+    /// many refusals went unrecorded before it: a flood of refused attempts — rotating usernames included —
+    /// grows the audit log by at most one record a minute per key, and when the keys run out, by one a minute.
+    pub fn record_denial(&self, key: &str, now: i64) -> Option<u64> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut key = key.to_string();
         if inner.denials.len() >= MAX_KEYS && !inner.denials.contains_key(&key) {
             inner.denials.retain(|_, (at, _)| now - *at < DENIAL_RECORD_EVERY_MS);
             if inner.denials.len() >= MAX_KEYS {
-                return None;
+                key = "*".into();
             }
         }
         let entry = inner.denials.entry(key).or_insert((i64::MIN / 2, 0));
@@ -223,7 +244,7 @@ mod tests {
             t.begin("Bob", "1.1.1.1", 1000 + i).unwrap().failed(1000 + i);
         }
         let wait = t.begin("BOB", "2.2.2.2", 2000).err().unwrap();
-        assert!((50..=60).contains(&wait), "{wait}");
+        assert!((50..=60).contains(&wait.retry_after), "{wait:?}");
         t.begin("alice", "1.1.1.1", 2000).unwrap().succeeded();
         // Once the window has passed, a success forgives the account entirely.
         t.begin("bob", "3.3.3.3", 1000 + 61_000).unwrap().succeeded();
@@ -242,18 +263,20 @@ mod tests {
             .map(|i| t.begin("carol", "4.4.4.4", 5000 + i))
             .partition(Result::is_ok);
         assert_eq!(passed.len(), 5);
-        assert!(refused.iter().all(|r| *r.as_ref().err().unwrap() == 1));
+        assert!(refused.iter().all(|r| r.as_ref().err().unwrap().retry_after == 1));
         for a in passed {
             a.unwrap().failed(6000);
         }
-        assert!(t.begin("carol", "4.4.4.4", 7000).err().unwrap() > 1);
+        assert!(t.begin("carol", "4.4.4.4", 7000).err().unwrap().retry_after > 1);
     }
 
     #[test]
-    fn undecided_attempts_are_forgotten() {
-        let t = throttle(1, 1);
-        drop(t.begin("dan", "5.5.5.5", 100).unwrap());
-        assert!(t.begin("dan", "5.5.5.5", 200).is_ok());
+    fn abandoned_attempts_are_forgotten_and_dropped_ones_count() {
+        let t = throttle(1, 100);
+        t.begin("dan", "5.5.5.5", 100).unwrap().abandon();
+        // A client that hangs up mid-check is counted as a failure.
+        drop(t.begin("dan", "5.5.5.5", 200).unwrap());
+        assert!(t.begin("dan", "5.5.5.5", 300).is_err());
     }
 
     #[test]
@@ -295,11 +318,17 @@ mod tests {
     }
 
     #[test]
-    fn refusals_are_recorded_once_a_minute() {
-        let t = throttle(1, 1);
-        assert_eq!(t.record_denial("eve", 0), Some(0));
-        assert_eq!(t.record_denial("EVE", 10), None);
-        assert_eq!(t.record_denial("eve", 20), None);
-        assert_eq!(t.record_denial("eve", 60_001), Some(2));
+    fn refusals_are_recorded_once_a_minute_per_refusing_key() {
+        let t = throttle(1, 2);
+        assert_eq!(t.record_denial("user:eve", 0), Some(0));
+        assert_eq!(t.record_denial("user:eve", 10), None);
+        assert_eq!(t.record_denial("user:eve", 20), None);
+        assert_eq!(t.record_denial("user:eve", 60_001), Some(2));
+        // An address over its limit is refused under the address, whatever username it tries.
+        t.begin("a", "7.7.7.7", 0).unwrap().failed(0);
+        t.begin("b", "7.7.7.7", 1).unwrap().failed(1);
+        let key = t.begin("c", "7.7.7.7", 2).err().unwrap().key;
+        assert_eq!(key, "addr:7.7.7.7");
+        assert_eq!(t.begin("d", "7.7.7.7", 3).err().unwrap().key, key);
     }
 }

@@ -55,15 +55,15 @@ pub async fn insert(conn: &mut SqliteConnection, r: &NewRecord<'_>) -> sqlx::Res
     Ok(())
 }
 
-/// (target, source, time) of failed sign-ins with a wrong password since `since`, oldest first.
-pub async fn failed_logins_since(
-    pool: &SqlitePool,
-    since: i64,
-) -> sqlx::Result<Vec<(Option<String>, Option<String>, i64)>> {
+/// A sign-in record: target, source, time, whether it succeeded, and (for a success) the username.
+pub type LoginRecord = (Option<String>, Option<String>, i64, bool, Option<String>);
+
+/// Sign-ins since `since` that failed on a wrong password or succeeded, oldest first.
+pub async fn logins_since(pool: &SqlitePool, since: i64) -> sqlx::Result<Vec<LoginRecord>> {
     sqlx::query_as(
-        "SELECT target, source, at FROM audit_log
-         WHERE at >= ? AND action = 'auth.login' AND result = 'failed'
-           AND json_extract(details, '$.code') = 'invalid_credentials'
+        "SELECT target, source, at, result = 'ok', json_extract(details, '$.username') FROM audit_log
+         WHERE at >= ? AND action = 'auth.login'
+           AND (result = 'ok' OR (result = 'failed' AND json_extract(details, '$.code') = 'invalid_credentials'))
          ORDER BY id",
     )
     .bind(since)

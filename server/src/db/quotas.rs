@@ -55,13 +55,14 @@ pub async fn set_limits(conn: &mut SqliteConnection, user_id: i64, q: &QuotaLimi
     Ok(())
 }
 
-/// Adds `d` to the usage only if every limit still holds afterwards, in one statement; false when it would not.
+/// Adds `d` to the usage only if every limit it grows still holds afterwards, in one statement; false when it
+/// would not. (A user already over a lowered limit can still make changes that do not grow that resource.)
 pub async fn try_add(conn: &mut SqliteConnection, user_id: i64, d: Usage) -> sqlx::Result<bool> {
     let res = sqlx::query(
         "UPDATE quotas SET used_vms = used_vms + ?1, used_vcpus = used_vcpus + ?2,
             used_memory_mib = used_memory_mib + ?3, used_disk_gib = used_disk_gib + ?4
-         WHERE user_id = ?5 AND used_vms + ?1 <= max_vms AND used_vcpus + ?2 <= max_vcpus
-            AND used_memory_mib + ?3 <= max_memory_mib AND used_disk_gib + ?4 <= max_disk_gib",
+         WHERE user_id = ?5 AND (?1 <= 0 OR used_vms + ?1 <= max_vms) AND (?2 <= 0 OR used_vcpus + ?2 <= max_vcpus)
+            AND (?3 <= 0 OR used_memory_mib + ?3 <= max_memory_mib) AND (?4 <= 0 OR used_disk_gib + ?4 <= max_disk_gib)",
     )
     .bind(d.vms)
     .bind(d.vcpus)

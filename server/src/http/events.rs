@@ -41,11 +41,27 @@ pub async fn stream(
     caller: Caller,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
     let p = caller.require()?.clone();
+    let changes = state.principals.subscribe();
+    // A change between resolving the caller and subscribing would be missed: look at the account once more.
+    let user = {
+        let mut conn = state.db.acquire().await?;
+        crate::db::users::by_id(&mut conn, p.id).await?
+    };
+    if user.is_none_or(|u| u.disabled || u.role() != p.role) {
+        return Err(crate::error::Error::SessionExpired);
+    }
     let rx = state.events.subscribe();
-    let ended = standing_changed(state.principals.subscribe(), p.id);
+    let ended = standing_changed(changes, p.id);
     let events = BroadcastStream::new(rx).filter_map(move |msg| {
         let out = match msg {
             Ok(ev) if visible(&p, &ev) => {
+                let ev = match ev {
+                    StreamEvent::Vm { vm, event } => StreamEvent::Vm {
+                        vm: p.redact(vm),
+                        event,
+                    },
+                    other => other,
+                };
                 let name = match &ev {
                     StreamEvent::Vm { .. } => "vm",
                     StreamEvent::VmRemoved { .. } => "vmremoved",

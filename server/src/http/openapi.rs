@@ -37,6 +37,7 @@ fn common_errors(op: &Operation) -> Vec<(u16, &'static str)> {
     let id = op.operation_id.as_deref().unwrap_or("");
     let params = op.parameters.as_deref().unwrap_or(&[]);
     let mut out = vec![
+        (414, "the request target is longer than 8 KiB"),
         (500, "internal error; the message carries a reference to the server log"),
         (503, "busy (with Retry-After) or the VM's host is offline"),
     ];
@@ -45,6 +46,14 @@ fn common_errors(op: &Operation) -> Vec<(u16, &'static str)> {
         out.push((
             502,
             "the hypervisor refused or failed; `details.reference` finds its words in the log",
+        ));
+        out.push((501, "this hypervisor cannot do that"));
+        out.push((409, "does not fit the current state"));
+    }
+    if id == "host.update" || id == "host.create" {
+        out.push((
+            422,
+            "the URI does not answer or refuses the credentials: `details.cause`",
         ));
     }
     if id == "auth.login" {

@@ -10,6 +10,7 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -65,11 +66,24 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let svc = tower::service_fn(move |mut req: axum::http::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(addr));
-            app.clone().oneshot(req)
+        let busy = Arc::new(Busy::default());
+        let in_flight = busy.clone();
+        let svc = tower::service_fn(move |req: axum::http::Request<Incoming>| {
+            let (mut parts, body) = req.into_parts();
+            parts.extensions.insert(ConnectInfo(addr));
+            let body = axum::body::Body::new(Tracked {
+                inner: body,
+                busy: in_flight.clone(),
+            });
+            let work = app.clone().oneshot(axum::http::Request::from_parts(parts, body));
+            let guard = InFlight::new(in_flight.clone());
+            async move {
+                let resp = work.await;
+                drop(guard);
+                resp
+            }
         });
-        let io = TokioIo::new(IdleTimeout::new(stream, limits.idle));
+        let io = TokioIo::new(IdleTimeout::new(stream, limits.idle, busy));
         let conn = builder
             .serve_connection_with_upgrades(io, TowerToHyperService::new(svc))
             .into_owned();
@@ -84,19 +98,89 @@ pub async fn serve(
     Ok(())
 }
 
-/// A TCP stream that fails with `TimedOut` once nothing was read or written for `limit`.
+/// What a connection's server side is doing: requests being worked on, and whether a handler is waiting for the
+/// client to send more of a body (that wait is the client's idleness, not the server's work).
+#[derive(Default)]
+struct Busy {
+    in_flight: AtomicUsize,
+    awaiting_body: AtomicUsize,
+}
+
+impl Busy {
+    fn working(&self) -> bool {
+        self.in_flight.load(Ordering::SeqCst) > 0 && self.awaiting_body.load(Ordering::SeqCst) == 0
+    }
+}
+
+/// Counts a request as being worked on until its handler has answered.
+struct InFlight(Arc<Busy>);
+
+impl InFlight {
+    fn new(b: Arc<Busy>) -> Self {
+        b.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(b)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A request body that tells `Busy` while its reader waits for the client.
+struct Tracked {
+    inner: Incoming,
+    busy: Arc<Busy>,
+}
+
+impl http_body::Body for Tracked {
+    type Data = hyper::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        let waiting = &self.busy.awaiting_body;
+        match polled {
+            Poll::Pending => {
+                // Marked once per wait (a repeated Pending does not count twice).
+                if waiting.load(Ordering::SeqCst) == 0 {
+                    waiting.store(1, Ordering::SeqCst);
+                }
+            }
+            Poll::Ready(_) => waiting.store(0, Ordering::SeqCst),
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A TCP stream that fails with `TimedOut` once nothing was read or written for `limit` while no request was
+/// being worked on (a long batch is the server's wait, not the client's idleness).
 struct IdleTimeout {
     inner: TcpStream,
     limit: Duration,
     timer: Pin<Box<Sleep>>,
+    busy: Arc<Busy>,
 }
 
 impl IdleTimeout {
-    fn new(inner: TcpStream, limit: Duration) -> Self {
+    fn new(inner: TcpStream, limit: Duration, busy: Arc<Busy>) -> Self {
         IdleTimeout {
             inner,
             limit,
             timer: Box::pin(tokio::time::sleep(limit)),
+            busy,
         }
     }
 
@@ -107,7 +191,16 @@ impl IdleTimeout {
 
     /// Called when the inner stream has nothing to offer: is it time to give up?
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
-        self.timer.as_mut().poll(cx).is_ready()
+        if !self.timer.as_mut().poll(cx).is_ready() {
+            return false;
+        }
+        if self.busy.working() {
+            // A request is being worked on: look again a full period later.
+            self.moved();
+            let _ = self.timer.as_mut().poll(cx);
+            return false;
+        }
+        true
     }
 }
 

@@ -31,9 +31,10 @@ pub async fn login(state: &AppState, caller: &Caller, session: &Session, req: Lo
     };
     let attempt = match state.throttle.begin(&req.username, &caller.source, db::now_ms()) {
         Ok(a) => a,
-        Err(retry_after) => {
-            // A compact record, at most one a minute per account: refusals cannot grow the log without bound.
-            match state.throttle.record_denial(&req.username, db::now_ms()) {
+        Err(refusal) => {
+            let retry_after = refusal.retry_after;
+            // A compact record, at most one a minute per refusing key: refusals cannot grow the log without bound.
+            match state.throttle.record_denial(&refusal.key, db::now_ms()) {
                 Some(suppressed) => {
                     let details = json!({ "code": "too_many_attempts", "unrecorded_before": suppressed });
                     audit::record_alone(state, caller, "auth.login", Some(&target), Outcome::Denied, &details).await?
@@ -44,7 +45,14 @@ pub async fn login(state: &AppState, caller: &Caller, session: &Session, req: Lo
         }
     };
     let user = db::users::by_username(&state.db, &req.username).await?;
-    let ok = password::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let ok = match password::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Too busy to check: the attempt is not held against anyone.
+            attempt.abandon();
+            return Err(e);
+        }
+    };
     let user = match user {
         Some(u) if ok => u,
         _ => {
@@ -71,7 +79,9 @@ pub async fn login(state: &AppState, caller: &Caller, session: &Session, req: Lo
     };
     session.insert(AUTH_KEY, &auth).await.map_err(session_err)?;
     let target = format!("user:{}", user.id);
-    audit::record_alone(state, caller, "auth.login", Some(&target), Outcome::Ok, &json!({})).await?;
+    // The username lets a restart see that this success forgave the failures before it.
+    let details = json!({ "username": user.username });
+    audit::record_alone(state, caller, "auth.login", Some(&target), Outcome::Ok, &details).await?;
     let principal = crate::auth::Principal {
         id: user.id,
         username: user.username.clone(),
@@ -88,8 +98,19 @@ pub async fn login(state: &AppState, caller: &Caller, session: &Session, req: Lo
 /// Re-reads the failed sign-ins of the last window from the audit log, so a restart does not lift a lockout.
 pub async fn seed_throttle(state: &AppState) -> Result<()> {
     let since = db::now_ms() - state.config.login_throttle.window_seconds as i64 * 1000;
-    for (target, source, at) in db::audit::failed_logins_since(&state.db, since).await? {
-        if let Some(account) = target.as_deref().and_then(|t| t.strip_prefix("user:")) {
+    let rows = db::audit::logins_since(&state.db, since).await?;
+    // A failure counts only if no success of the same account came after it.
+    let mut last_success = std::collections::HashMap::new();
+    for (_, _, at, ok, username) in &rows {
+        if let (true, Some(u)) = (*ok, username) {
+            last_success.insert(u.to_lowercase(), *at);
+        }
+    }
+    for (target, source, at, ok, _) in rows {
+        let Some(account) = target.as_deref().and_then(|t| t.strip_prefix("user:")) else {
+            continue;
+        };
+        if !ok && last_success.get(&account.to_lowercase()).is_none_or(|s| *s < at) {
             state.throttle.seed(account, source.as_deref(), at);
         }
     }

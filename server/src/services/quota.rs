@@ -23,7 +23,7 @@ pub async fn reserve(conn: &mut SqliteConnection, user_id: i64, want: Usage) -> 
     let names = ["vms", "vcpus", "memory_mib", "disk_gib"];
     let wants = [want.vms, want.vcpus, want.memory_mib, want.disk_gib];
     for ((name, (limit, used)), requested) in names.into_iter().zip(rows).zip(wants) {
-        if used + requested > limit {
+        if requested > 0 && used + requested > limit {
             return Err(Error::QuotaExceeded {
                 resource: name,
                 limit,

@@ -72,7 +72,15 @@ async fn do_delete(state: &AppState, p: &Principal, uuid: &str, disks: bool) -> 
             let parsed = match xml::parse_domain(&dom.xml_desc(0)?) {
                 Ok(p) => p,
                 Err(_) if disks => return Ok((true, VmDeleted::default())),
-                Err(_) => Default::default(),
+                // Its disks cannot be listed, but they are all kept: say so.
+                Err(_) => xml::DomainXml {
+                    disks: vec![xml::DiskXml {
+                        target: "(unreadable XML)".into(),
+                        device: "disk".into(),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
             };
             if dom.is_active()? {
                 dom.destroy()?;

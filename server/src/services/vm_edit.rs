@@ -119,63 +119,79 @@ pub async fn update(state: &AppState, caller: &Caller, uuid: &str, u: UpdateVm) 
     };
     let installation = state.installation.clone();
     let change = u.clone();
-    let (applied, failure) = state
+    let outcome = state
         .virt
         .call(vm.host_id, &vm.host_name, move |c| {
             let dom = domain::lookup(c, &id)?;
             let mut applied = Vec::new();
             let owner = owner_meta.as_ref().map(|(i, n)| (*i, n.as_str()));
             let failure = apply(&dom, &change, &installation, owner, &tags, &mut applied).err();
-            Ok((applied, failure))
+            Ok((applied, failure.map(crate::virt::from_libvirt)))
         })
-        .await?;
-    // What libvirt holds now, whatever happened: the answer shows it and the quota counts it.
-    let d = detail(state, &row(state, uuid).await?).await?;
-    let actual = counted(&d, d.max_vcpus, d.max_memory_mib);
+        .await;
+    // The owner has moved already: whatever happens from here is settled and recorded, never just returned.
+    let (applied, failure) = match outcome {
+        Ok(r) => r,
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    // What libvirt holds now, whatever happened: the answer shows it and the quota counts it. When it cannot be
+    // read, the reservation stands (it covers every way the change can have ended).
+    let fresh = match row(state, uuid).await {
+        Ok(r) => detail(state, &r).await,
+        Err(e) => Err(e),
+    };
+    let actual = match &fresh {
+        Ok(d) => counted(d, d.max_vcpus, d.max_memory_mib),
+        Err(_) => cover,
+    };
     let mut tx = db::begin_write(&state.db).await?;
     settle(&mut tx, uuid, actual).await?;
     let target = format!("vm:{uuid}");
     let mut details = json!(u);
     details["applied"] = json!(applied);
-    let result = match failure {
-        None => {
+    let failure = match (failure, fresh) {
+        (None, Ok(mut d)) => {
+            d.vm = p.redact(d.vm);
             audit::commit(tx, caller, "vm.update", &target, &details).await?;
-            Ok(d)
+            let _ = state.events.send(app::api::StreamEvent::Vm {
+                vm: d.vm.clone(),
+                event: "updated".into(),
+            });
+            return Ok(d);
         }
-        Some(e) => {
-            let cause = crate::virt::from_libvirt(e);
-            details["error"] = json!(cause.code());
-            audit::record(
-                &mut tx,
-                caller,
-                "vm.update",
-                Some(&target),
-                audit::Outcome::Failed,
-                &details,
-            )
-            .await?;
-            tx.commit().await?;
-            caller.slot.mark_written();
-            let changed_owner = new_owner.is_some() && owner != vm.owner_id;
-            if applied.is_empty() && !changed_owner {
-                Err(cause)
-            } else {
-                let mut done: Vec<String> = applied.iter().map(|s| s.to_string()).collect();
-                if changed_owner {
-                    done.insert(0, "owner_id".into());
-                }
-                Err(Error::PartiallyApplied {
-                    applied: done,
-                    cause: Box::new(cause),
-                })
-            }
-        }
+        (Some(e), _) | (None, Err(e)) => e,
     };
-    let _ = state.events.send(app::api::StreamEvent::Vm {
-        vm: row(state, uuid).await?.to_api(),
-        event: "updated".into(),
-    });
-    result
+    let changed_owner = new_owner.is_some() && owner != vm.owner_id;
+    details["error"] = json!(failure.code());
+    details["owner_changed"] = json!(changed_owner);
+    audit::record(
+        &mut tx,
+        caller,
+        "vm.update",
+        Some(&target),
+        audit::Outcome::Failed,
+        &details,
+    )
+    .await?;
+    tx.commit().await?;
+    caller.slot.mark_written();
+    if let Ok(r) = row(state, uuid).await {
+        let _ = state.events.send(app::api::StreamEvent::Vm {
+            vm: r.to_api(),
+            event: "updated".into(),
+        });
+    }
+    if applied.is_empty() && !changed_owner {
+        return Err(failure);
+    }
+    let mut done: Vec<String> = applied.iter().map(|s| s.to_string()).collect();
+    if changed_owner {
+        done.insert(0, "owner_id".into());
+    }
+    Err(Error::PartiallyApplied {
+        applied: done,
+        cause: Box::new(failure),
+    })
 }
 
 /// Moves the VM to `new_owner` (`None`: keeps its owner) and makes sure its owner has `cover` reserved, in one
@@ -188,7 +204,7 @@ async fn reassign(state: &AppState, uuid: &str, new_owner: Option<Option<i64>>, 
     let q = if owner == row.owner_id {
         // The same owner is only asked for what the change adds: a lowered limit does not block a rename.
         let grow = cover.minus(had).positive();
-        if let Some(o) = owner {
+        if let (Some(o), true) = (owner, grow.without_vm() != Usage::default()) {
             quota::reserve(&mut tx, o, grow.without_vm()).await?;
         }
         had.plus(grow)

@@ -55,13 +55,15 @@ fn matches(v: &VmRow, q: &VmQuery, only_owner: Option<i64>) -> bool {
     }
     match nonempty(&q.owner).as_deref() {
         Some("none") if v.owner_id.is_some() => return false,
-        // An owner is named by id or by username (case does not matter).
-        Some(o)
-            if o != "none"
-                && v.owner_id.map(|id| id.to_string()).as_deref() != Some(o)
-                && !v.owner.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(o)) =>
-        {
-            return false
+        // A number is a user id; anything else a username (case does not matter).
+        Some(o) if o != "none" => {
+            let hit = match o.parse::<i64>() {
+                Ok(id) => v.owner_id == Some(id),
+                Err(_) => v.owner.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(o)),
+            };
+            if !hit {
+                return false;
+            }
         }
         _ => {}
     }

@@ -20,7 +20,7 @@ pub async fn list(state: &AppState, caller: &Caller, q: &VmQuery) -> Result<VmPa
     let rows = state.vm_list.rows().await?;
     let (total, items) = super::vm_list::select(&rows, q, only_owner, page, per_page)?;
     Ok(VmPage {
-        items: items.iter().map(VmRow::to_api).collect(),
+        items: items.iter().map(|r| p.redact(r.to_api())).collect(),
         total,
         page,
         per_page,
@@ -47,7 +47,9 @@ pub(super) async fn visible(state: &AppState, p: &Principal, uuid: &str, action:
 pub async fn get(state: &AppState, caller: &Caller, uuid: &str) -> Result<VmDetail> {
     let p = caller.require()?;
     let vm = visible(state, p, uuid, Action::VmRead).await?;
-    detail(state, &vm).await
+    let mut d = detail(state, &vm).await?;
+    d.vm = p.redact(d.vm);
+    Ok(d)
 }
 
 pub(super) async fn detail(state: &AppState, vm: &VmRow) -> Result<VmDetail> {

@@ -110,8 +110,13 @@ impl Virt {
             }
         };
         host.connection().ok_or_else(offline)?;
+        // Waiting for a turn is bounded on its own: a request that never got one did nothing, and says so.
+        let permit = match tokio::time::timeout(CALL_TIMEOUT, calls.acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => return Err(Error::Internal(e.into())),
+            Err(_) => return Err(Error::Busy { retry_after: 10 }),
+        };
         let run = async {
-            let permit = calls.acquire_owned().await.map_err(|e| Error::Internal(e.into()))?;
             let conn = host.connection().ok_or_else(offline)?;
             let task = tokio::task::spawn_blocking(move || {
                 let r = f(&conn).map_err(from_libvirt);
