@@ -168,6 +168,19 @@ pub fn error_text(lang: Lang, e: &crate::api::ApiError) -> String {
     .into_iter()
     .map(|k| (k, detail(k)))
     .collect();
+    // A quota resource by the name the quota bars use.
+    if let Some((_, r)) = args.iter_mut().find(|(k, v)| *k == "resource" && !v.is_empty()) {
+        let key = match r.as_str() {
+            "memory_mib" => "quota-memory",
+            "disk_gib" => "quota-disk",
+            "vcpus" => "quota-vcpus",
+            "vms" => "quota-vms",
+            _ => "",
+        };
+        if !key.is_empty() {
+            *r = lookup(lang, key, r);
+        }
+    }
     // A host's failure is a cause with a remedy.
     let cause = detail("cause");
     if !cause.is_empty() {

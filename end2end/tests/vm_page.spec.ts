@@ -101,6 +101,9 @@ test('in Chinese: states, history, field rules and batch results by name', async
     await expect(results).toContainText('运行中');
     await expect(results).not.toContainText('{');
     await page.getByTestId('batch-poweroff').click();
+    // Asked first, like one VM.
+    await expect(page.getByTestId('batch-results')).toContainText('运行中');
+    await page.getByTestId('batch-poweroff-confirm').click();
     await expect(page.getByTestId('batch-results')).toContainText('已关机');
 
     await page.goto(`/vms/${uuids[0]}`);
@@ -109,6 +112,9 @@ test('in Chinese: states, history, field rules and batch results by name', async
     await page.getByTestId('vm-edit-name').fill('bad name!');
     await page.getByTestId('vm-save').click();
     await expect(page.getByTestId('field-error-name')).toContainText('字母');
+    // What was typed stays, next to the reason it was refused.
+    await page.waitForTimeout(500);
+    await expect(page.getByTestId('vm-edit-name')).toHaveValue('bad name!');
     await setLanguage(page, 'en');
     await ctx.close();
   } finally {

@@ -202,13 +202,42 @@ async fn deleting_with_disks_reports_what_was_deleted_and_what_was_kept() {
     let xml_file = format!("/tmp/{}-vdb.xml", g.name);
     std::fs::write(&xml_file, extra).unwrap();
     virsh(LOCAL, &["attach-device", &g.name, &xml_file, "--config"]).unwrap();
+    // A disk named by pool and volume rather than by path.
+    let by_name = format!("{}-vdc.qcow2", g.name);
+    virsh(
+        LOCAL,
+        &["vol-create-as", "hangar-test", &by_name, "1M", "--format", "qcow2"],
+    )
+    .unwrap();
+    let vdc = format!(
+        "<disk type='volume' device='disk'><driver name='qemu' type='qcow2'/><source pool='hangar-test' volume='{by_name}'/><target dev='vdc' bus='virtio'/></disk>"
+    );
+    std::fs::write(&xml_file, vdc).unwrap();
+    virsh(LOCAL, &["attach-device", &g.name, &xml_file, "--config"]).unwrap();
     srv.wait_vm(&admin, &g.uuid, None).await;
+    let (_, d) = admin.get(&format!("/api/v1/vms/{}", g.uuid)).await;
+    let vdc_disk = d["disks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["target"] == "vdc")
+        .cloned()
+        .unwrap();
+    assert_eq!(vdc_disk["capacity_bytes"], 1024 * 1024, "{vdc_disk}");
 
     let (s, r) = admin
         .call(Method::DELETE, &format!("/api/v1/vms/{}?disks=true", g.uuid), None)
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
-    assert_eq!(r["disks_deleted"], json!([volume]), "{r}");
+    assert_eq!(
+        r["disks_deleted"],
+        json!([volume, format!("hangar-test/{by_name}")]),
+        "{r}"
+    );
+    assert!(
+        virsh(LOCAL, &["vol-info", "--pool", "hangar-test", &by_name]).is_err(),
+        "the named volume is gone"
+    );
     assert_eq!(
         r["disks_kept"],
         json!([{"path": outside, "reason": "not_a_volume"}]),

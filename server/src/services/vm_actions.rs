@@ -125,8 +125,13 @@ fn remove_disks(c: &virt::connect::Connect, disks: &[xml::DiskXml], delete: bool
     let mut report = VmDeleted::default();
     for d in disks {
         let path = d.path.clone().unwrap_or_else(|| d.target.clone());
+        // A volume named by its pool reads "pool/volume" in the report.
+        let shown = match &d.pool {
+            Some(pool) => format!("{pool}/{path}"),
+            None => path.clone(),
+        };
         let kept = |reason: &str| KeptDisk {
-            path: path.clone(),
+            path: shown.clone(),
             reason: reason.into(),
         };
         if !delete {
@@ -136,10 +141,10 @@ fn remove_disks(c: &virt::connect::Connect, disks: &[xml::DiskXml], delete: bool
         } else if d.path.is_none() {
             report.disks_kept.push(kept("no_source"));
         } else {
-            match c.lookup_storage_vol_by_path(&path) {
-                Err(_) => report.disks_kept.push(kept("not_a_volume")),
-                Ok(vol) => match vol.delete(0) {
-                    Ok(()) => report.disks_deleted.push(path.clone()),
+            match domain::volume_of(c, &path, d.pool.as_deref()) {
+                None => report.disks_kept.push(kept("not_a_volume")),
+                Some(vol) => match vol.delete(0) {
+                    Ok(()) => report.disks_deleted.push(shown.clone()),
                     Err(e) => {
                         tracing::warn!(%path, error = %e, "deleting a VM's volume");
                         report.disks_kept.push(kept("delete_failed"));

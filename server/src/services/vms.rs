@@ -63,7 +63,7 @@ pub(super) async fn detail(state: &AppState, vm: &VmRow) -> Result<VmDetail> {
             let vols: Vec<_> = parsed
                 .disks
                 .iter()
-                .map(|d| d.path.as_deref().map(|p| domain::volume_facts(c, p)))
+                .map(|d| d.path.as_deref().map(|p| domain::volume_facts(c, p, d.pool.as_deref())))
                 .collect();
             Ok((
                 domain::facts(&dom)?,

@@ -100,9 +100,21 @@ pub fn write_metadata(
     )
 }
 
+/// A disk's storage volume: by pool and volume name when the disk names them (`<source pool= volume=>`),
+/// else by path.
+pub fn volume_of(conn: &Connect, path: &str, pool: Option<&str>) -> Option<virt::storage_vol::StorageVol> {
+    match pool {
+        Some(pool) => conn
+            .lookup_storage_pool_by_name(pool)
+            .and_then(|p| p.lookup_storage_vol_by_name(path))
+            .ok(),
+        None => conn.lookup_storage_vol_by_path(path).ok(),
+    }
+}
+
 /// Capacity and allocation of a disk's volume, and its pool, when it is a storage volume.
-pub fn volume_facts(conn: &Connect, path: &str) -> (Option<u64>, Option<u64>, Option<String>) {
-    let Ok(vol) = conn.lookup_storage_vol_by_path(path) else {
+pub fn volume_facts(conn: &Connect, path: &str, pool: Option<&str>) -> (Option<u64>, Option<u64>, Option<String>) {
+    let Some(vol) = volume_of(conn, path, pool) else {
         return (None, None, None);
     };
     let info = vol.info().ok();

@@ -35,7 +35,9 @@ pub fn UserDetail() -> impl IntoView {
         </Suspense>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                vms.await.ok().map(|p| view! {
+                // Only beside an account the caller may see.
+                let shown = user.await.is_ok();
+                vms.await.ok().filter(|_| shown).map(|p| view! {
                     <section class="card" data-testid="user-vms">
                         <h2>{t!(i18n, "users-vms")} " " <span class="muted">{p.total}</span></h2>
                         <ul class="vm-links">

@@ -71,7 +71,11 @@ pub fn ActionBar(
                 let run = run_confirmed.clone();
                 view! {
                     <span class="confirm" data-testid="action-confirm">
-                        {t!(i18n, "vm-action-confirm", action = action_label(i18n, a))} " "
+                        {move || if small {
+                            crate::i18n::lookup_args(i18n.0.get(), "vm-action-confirm-short", &[("action", action_label(i18n, a))])
+                        } else {
+                            crate::i18n::lookup_args(i18n.0.get(), "vm-action-confirm", &[("action", action_label(i18n, a))])
+                        }} " "
                         <button class="btn small danger" data-testid="action-confirm-yes" on:click=move |_| run(a)>
                             {move || action_label(i18n, a)}
                         </button>

@@ -6,7 +6,7 @@ use crate::t;
 use leptos::prelude::*;
 
 #[component]
-pub fn DeleteSection(id: String) -> impl IntoView {
+pub fn DeleteSection(id: String, on_deleted: Callback<()>) -> impl IntoView {
     let i18n = use_i18n();
     let confirm = RwSignal::new(false);
     let with_disks = RwSignal::new(false);
@@ -22,7 +22,10 @@ pub fn DeleteSection(id: String) -> impl IntoView {
                 return;
             }
             match r {
-                Ok(report) => deleted.set(Some(report)),
+                Ok(report) => {
+                    deleted.set(Some(report));
+                    on_deleted.run(());
+                }
                 Err(e) => error.set(Some(e)),
             }
         });

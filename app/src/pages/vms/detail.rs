@@ -25,7 +25,7 @@ pub fn VmDetailPage() -> impl IntoView {
                 let can = me.await.map(|m| m.can).unwrap_or_default();
                 match vm.await {
                     Ok(d) => view! { <VmView detail=d can/> }.into_any(),
-                    Err(e) => view! { <PageError error=e/> }.into_any(),
+                    Err(e) => view! { <PageError error=e/> <p><a href="/vms">{t!(use_i18n(), "vms-back")}</a></p> }.into_any(),
                 }
             })}
         </Suspense>
@@ -130,7 +130,7 @@ fn VmView(detail: VmDetail, can: Capabilities) -> impl IntoView {
         </Show>
         <ErrorBox error/>
         {can_act.then(|| view! {
-            <div class="toolbar">
+            <div class="toolbar" class:hidden=move || removed.get()>
                 <ActionBar id=id.clone() state actions=VmAction::ALL.to_vec() on_done/>
             </div>
             <Show when=move || shutting_down.get() && state.get().is_up()>{force_off.clone()}</Show>
@@ -138,8 +138,10 @@ fn VmView(detail: VmDetail, can: Capabilities) -> impl IntoView {
         <Facts detail since/>
         <Hardware detail/>
         {can_act.then(|| view! {
-            <EditForm detail can_assign on_saved=Callback::new(move |_| { since.set(0); refresh(); })/>
-            <DeleteSection id=id.clone()/>
+            <Show when=move || !removed.get()>
+                <EditForm detail can_assign on_saved=Callback::new({ let refresh = refresh.clone(); move |_| { since.set(0); refresh(); } })/>
+            </Show>
+            <DeleteSection id=id.clone() on_deleted=Callback::new(move |_| removed.set(true))/>
         })}
         <History detail/>
         <XmlPanel id=id.clone() error/>

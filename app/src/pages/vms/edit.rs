@@ -164,16 +164,18 @@ pub fn EditForm(detail: RwSignal<VmDetail>, can_assign: bool, on_saved: Callback
             if saving.try_set(false).is_some() {
                 return; // the page was left meanwhile
             }
-            dirty.set(false);
             match r {
                 Ok(d) => {
+                    dirty.set(false);
                     error.set(None);
                     notice.set(Some("saved"));
                     f.reset(&d);
                     detail.set(d);
                 }
-                // A refusal or a partial change: show why, and what the VM has now.
+                // A refusal or a partial change: show why beside the field, keep what was typed, and let the
+                // panels above show what the VM has now.
                 Err(e) => {
+                    dirty.set(true);
                     error.set(Some(e));
                     on_saved.run(());
                 }

@@ -47,10 +47,14 @@ pub fn VmList() -> impl IntoView {
     // list follows it. Typing fast sends only the latest.
     let navigate = use_navigate();
     let typed = RwSignal::new(0u64);
+    // Every edit builds on the previous ones, even before the address has caught up with them.
+    let pending = RwSignal::new(query.get_untracked());
+    Effect::new(move |_| pending.set(query.get()));
     let apply = move |set: fn(&mut VmQuery, Option<String>), value: String| {
-        let mut q = query.get_untracked();
+        let mut q = pending.get_untracked();
         set(&mut q, Some(value).filter(|v| !v.trim().is_empty()));
         q.page = None;
+        pending.set(q.clone());
         let nav = navigate.clone();
         typed.update(|n| *n += 1);
         let mine = typed.get_untracked();
@@ -160,7 +164,9 @@ fn VmTable(initial: Vec<Vm>, query: VmQuery) -> impl IntoView {
         link(&q)
     };
     let running = RwSignal::new(false);
+    let confirm_poweroff = RwSignal::new(false);
     let batch = move |action: &'static str| {
+        confirm_poweroff.set(false);
         let ids: Vec<String> = selected.get_untracked().into_iter().collect();
         if ids.is_empty() {
             return;
@@ -192,11 +198,23 @@ fn VmTable(initial: Vec<Vm>, query: VmQuery) -> impl IntoView {
     view! {
         <div class="toolbar" data-testid="batch-bar">
             <span class="muted">{move || crate::tr!(i18n, "vms-selected", n = selected.get().len())}</span>
-            {[VmAction::Start, VmAction::Shutdown, VmAction::Reboot, VmAction::Poweroff].into_iter().map(|a| view! {
+            {[VmAction::Start, VmAction::Shutdown, VmAction::Reboot].into_iter().map(|a| view! {
                 <button class="btn" disabled=move || selected.get().is_empty() || running.get() data-testid=format!("batch-{}", a.as_str()) on:click=move |_| batch(a.as_str())>
                     {move || action_label(i18n, a)}
                 </button>
             }).collect_view()}
+            // Forcing off loses the guests' unsaved work: asked first, as for one VM.
+            <Show when=move || confirm_poweroff.get() fallback=move || view! {
+                <button class="btn danger" disabled=move || selected.get().is_empty() || running.get() data-testid="batch-poweroff" on:click=move |_| confirm_poweroff.set(true)>
+                    {move || action_label(i18n, VmAction::Poweroff)}
+                </button>
+            }>
+                <span class="confirm">
+                    {t!(i18n, "vm-batch-poweroff-confirm")} " "
+                    <button class="btn small danger" data-testid="batch-poweroff-confirm" on:click=move |_| batch("poweroff")>{move || action_label(i18n, VmAction::Poweroff)}</button>
+                    <button class="btn small" on:click=move |_| confirm_poweroff.set(false)>{t!(i18n, "action-cancel")}</button>
+                </span>
+            </Show>
             <Show when=move || running.get()>
                 <span class="working" data-testid="batch-working"><span class="spinner"></span>{t!(i18n, "vm-batch-working")}</span>
             </Show>
@@ -223,8 +241,10 @@ fn VmTable(initial: Vec<Vm>, query: VmQuery) -> impl IntoView {
                         (None, None) => crate::i18n::lookup(i18n.0.get(), "result-ok", "OK"),
                         (Some(e), _) => i18n.error(e),
                     };
-                    // Named by name when the caller may see the VM; by id otherwise (it is all they sent).
-                    let who = r.name.clone().unwrap_or_else(|| r.id.clone());
+                    // Named by name: from the answer, else from the rows shown; by id only when neither knows it.
+                    let who = r.name.clone()
+                        .or_else(|| vms.with_untracked(|l| l.iter().find(|v| v.id == r.id).map(|v| v.name.clone())))
+                        .unwrap_or_else(|| r.id.clone());
                     view! { <li data-ok=r.ok.to_string()><strong>{who}</strong>" — "{text}</li> }
                 }).collect_view()}
             </ul>
