@@ -2,6 +2,7 @@
 //! oversized input, streams of accounts that lose their standing, error shapes, slow clients, password resets.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
+use app::api::{ApiToken, CreateToken, CreatedToken};
 use common::{TestServer, ADMIN_PW, PW_USER};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -42,9 +43,9 @@ async fn many_token_clients_get_no_server_errors() {
     let srv = TestServer::start().await;
     let admin = srv.admin().await;
     let (_, t) = admin
-        .call(Method::POST, "/api/v1/tokens", Some(json!({"name": "load"})))
+        .send_as::<_, CreatedToken>(Method::POST, "/api/v1/tokens", &CreateToken { name: "load".into() })
         .await;
-    let secret = t["secret"].as_str().unwrap().to_string();
+    let secret = t.unwrap().secret;
     let mut tasks = Vec::new();
     for _ in 0..64 {
         let (base, secret) = (srv.base.clone(), secret.clone());
@@ -72,18 +73,14 @@ async fn many_token_clients_get_no_server_errors() {
     }
     assert!(errors.is_empty(), "{} failed, e.g. {:?}", errors.len(), errors.first());
     // The token's last use is written at most once a minute, not once per request.
-    let (_, list) = admin.get("/api/v1/tokens").await;
-    let first = list[0]["last_used_at"].as_i64().unwrap();
+    let list: Vec<ApiToken> = admin.get_as("/api/v1/tokens").await;
+    let first = list[0].last_used_at.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let mut again = srv.client();
     again.bearer = Some(secret.clone());
     assert_eq!(again.get("/api/v1/auth/me").await.0, StatusCode::OK);
-    let (_, list) = admin.get("/api/v1/tokens").await;
-    assert_eq!(
-        list[0]["last_used_at"].as_i64(),
-        Some(first),
-        "rewritten within the minute"
-    );
+    let list: Vec<ApiToken> = admin.get_as("/api/v1/tokens").await;
+    assert_eq!(list[0].last_used_at, Some(first), "rewritten within the minute");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

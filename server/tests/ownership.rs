@@ -2,6 +2,7 @@
 //! VMs, concurrent reassignments keep quota usage exact, deleting reports every disk, batches audit each VM.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
+use app::api::User;
 use common::guest::{eventually, virsh, Guest, LOCAL};
 use common::{Client, TestServer, PW_USER};
 use reqwest::{Method, StatusCode};
@@ -24,9 +25,11 @@ async fn vm_as(c: &Client, uuid: &str) -> (StatusCode, Value) {
 }
 
 async fn used_vms(admin: &Client, user: i64) -> i64 {
-    admin.get(&format!("/api/v1/users/{user}")).await.1["quota"]["used_vms"]
-        .as_i64()
-        .unwrap()
+    admin
+        .get_as::<User>(&format!("/api/v1/users/{user}"))
+        .await
+        .quota
+        .used_vms
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,15 +52,15 @@ async fn metadata_never_grants_a_vm() {
     let mut m = srv.client();
     m.login_ok("mia", PW_USER).await;
     for g in [&foreign, &forged] {
-        let vm = srv.wait_vm(&admin, &g.uuid, None).await;
-        assert_eq!(vm["owner_id"], Value::Null, "{vm}");
+        let vm = srv.wait_vm_as(&admin, &g.uuid).await;
+        assert_eq!(vm.owner_id, None, "{vm:?}");
         assert_eq!(vm_as(&m, &g.uuid).await.0, StatusCode::NOT_FOUND);
     }
-    let vm = srv.wait_vm(&admin, &foreign.uuid, None).await;
-    assert_eq!(vm["claimed_owner"]["foreign"], true, "{vm}");
-    assert_eq!(vm["claimed_owner"]["name"], "mia");
-    let vm = srv.wait_vm(&admin, &forged.uuid, None).await;
-    assert_eq!(vm["claimed_owner"]["foreign"], false, "{vm}");
+    let claim = srv.wait_vm_as(&admin, &foreign.uuid).await.claimed_owner.unwrap();
+    assert!(claim.foreign, "{claim:?}");
+    assert_eq!((claim.name.as_str(), claim.user_id), ("mia", mia));
+    let claim = srv.wait_vm_as(&admin, &forged.uuid).await.claimed_owner.unwrap();
+    assert!(!claim.foreign, "{claim:?}");
     let (_, list) = m.get("/api/v1/vms").await;
     assert_eq!(list["total"], 0, "{list}");
     assert_eq!(used_vms(&admin, mia).await, 0);
@@ -103,8 +106,9 @@ async fn a_new_account_never_inherits_a_deleted_accounts_vms() {
     let mut b = srv.client();
     b.login_ok("ben", PW_USER).await;
     assert_eq!(vm_as(&b, &g.uuid).await.0, StatusCode::NOT_FOUND);
-    let vm = srv.wait_vm(&admin, &g.uuid, None).await;
-    assert_eq!(vm["owner_id"], Value::Null);
+    let vm = srv.wait_vm_as(&admin, &g.uuid).await;
+    assert_eq!(vm.owner_id, None);
+    let vm = serde_json::to_value(&vm).unwrap();
     assert_eq!(
         vm["claimed_owner"]["name"], "ana",
         "admins see who the metadata names: {vm}"

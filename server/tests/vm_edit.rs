@@ -2,6 +2,7 @@
 //! libvirt takes only in part reported as exactly that, with the page's data showing the truth.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
+use app::api::{UpdateVm, VmDetail};
 use common::guest::{virsh, Guest, LOCAL};
 use common::TestServer;
 use reqwest::{Method, StatusCode};
@@ -31,16 +32,17 @@ async fn values_above_the_maximum_are_refused_with_the_limit() {
         "{v}"
     );
     // Raising the maximum in the same change is fine, and the current value follows.
-    let (s, d) = admin
-        .call(
-            Method::PATCH,
-            &path,
-            Some(json!({"vcpus": 2, "max_vcpus": 2, "memory_mib": 96})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{d}");
-    assert_eq!((d["vm"]["vcpus"].as_i64(), d["max_vcpus"].as_i64()), (Some(2), Some(2)));
-    assert_eq!(d["vm"]["memory_mib"], 96, "the current memory, not the maximum: {d}");
+    let grow = UpdateVm {
+        vcpus: Some(2),
+        max_vcpus: Some(2),
+        memory_mib: Some(96),
+        ..Default::default()
+    };
+    let (s, d) = admin.send_as::<_, VmDetail>(Method::PATCH, &path, &grow).await;
+    assert_eq!(s, StatusCode::OK, "{d:?}");
+    let d = d.unwrap();
+    assert_eq!((d.vm.vcpus, d.max_vcpus), (2, 2));
+    assert_eq!(d.vm.memory_mib, 96, "the current memory, not the maximum: {d:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,9 +66,9 @@ async fn a_partly_applied_change_says_what_was_applied() {
     assert!(s.is_client_error() || s.is_server_error(), "{s} {v}");
     assert_eq!(v["code"], "partially_applied", "{v}");
     assert_eq!(v["details"]["applied"], json!(["description"]), "{v}");
-    let (_, d) = admin.get(&format!("/api/v1/vms/{}", g.uuid)).await;
-    assert_eq!(d["description"], "half");
-    assert_eq!(d["autostart"], false);
+    let d: VmDetail = admin.get_as(&format!("/api/v1/vms/{}", g.uuid)).await;
+    assert_eq!(d.description, "half");
+    assert!(!d.autostart);
     let rows = srv.audit_rows().await;
     assert!(rows.iter().any(|r| r.0 == "vm.update" && r.2 == "failed"), "{rows:?}");
     virsh(LOCAL, &["destroy", &g.name]).unwrap();

@@ -126,9 +126,8 @@ pub async fn refresh_vm(state: &AppState, host_id: i64, uuid: &str, event: i32) 
     let name = host_name(state, host_id).await?;
     let kind = events::event_name(event);
     let id = uuid.to_string();
-    let facts = if event == events::EVENT_UNDEFINED {
-        None
-    } else {
+    // Even after "undefined" the domain may live on (a running domain loses only its configuration): ask.
+    let facts = {
         match state
             .virt
             .call(host_id, &name, move |c| domain::facts(&domain::lookup(c, &id)?))

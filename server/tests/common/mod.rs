@@ -122,6 +122,11 @@ impl TestServer {
         .await
     }
 
+    /// Like `wait_vm`, as the contract's `Vm`.
+    pub async fn wait_vm_as(&self, admin: &Client, uuid: &str) -> app::api::Vm {
+        serde_json::from_value(self.wait_vm(admin, uuid, None).await).unwrap()
+    }
+
     pub async fn audit_count(&self) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
             .fetch_one(&self.state().db)
@@ -191,6 +196,24 @@ impl Client {
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, None).await
+    }
+
+    /// A successful answer as the API contract's own type (the test fails on anything else).
+    pub async fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let (s, v) = self.get(path).await;
+        assert_eq!(s, StatusCode::OK, "GET {path}: {v}");
+        serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("GET {path}: {e}: {v}"))
+    }
+
+    /// Sends `body` (any contract type) and reads the answer as `T`, with the status.
+    pub async fn send_as<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> (StatusCode, Result<T, Value>) {
+        let (s, v) = self.call(method, path, Some(serde_json::to_value(body).unwrap())).await;
+        (s, serde_json::from_value(v.clone()).map_err(|_| v))
     }
 }
 
