@@ -63,3 +63,37 @@ test('an unknown address gets the app\'s own page', async ({ page }) => {
   await expect(page.locator('.center-page h1')).toBeVisible();
   await expect(page.locator('.sidebar')).toHaveCount(0);
 });
+
+test('the language picked on the sign-in page is kept after signing in; revoking a token asks first', async ({ browser, baseURL }) => {
+  const suffix = Date.now().toString(36);
+  const [api, csrf] = await adminApi(baseURL!);
+  try {
+    const r = await api.post('/api/v1/users', { headers: { 'X-CSRF-Token': csrf }, data: { username: `yu${suffix}`, password: 'e2e-password-1', role: 'user' } });
+    expect(r.status()).toBe(201);
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await page.goto('/login');
+    await hydrated(page);
+    await page.getByTestId('language').selectOption('zh-CN');
+    await page.getByTestId('login-username').fill(`yu${suffix}`);
+    await page.getByTestId('login-password').fill('e2e-password-1');
+    await page.getByTestId('login-submit').click();
+    await page.waitForURL((u) => u.pathname === '/');
+    await hydrated(page);
+    await expect(page.locator('h1')).toHaveText('仪表盘');
+
+    await page.goto('/profile');
+    await hydrated(page);
+    await page.getByTestId('token-name').fill('ci');
+    await page.getByTestId('token-create').click();
+    await expect(page.getByTestId('token-secret')).toBeVisible();
+    await page.getByTestId('token-revoke').click();
+    await expect(page.getByTestId('token-row')).toHaveCount(1);
+    await page.getByTestId('token-revoke-confirm').click();
+    await expect(page.getByTestId('token-row')).toHaveCount(0);
+    await expect(page.getByTestId('token-secret')).toHaveCount(0);
+    await ctx.close();
+  } finally {
+    await api.dispose();
+  }
+});

@@ -107,6 +107,7 @@ tokens-prefix = Token
 tokens-created = Created (UTC)
 tokens-last-used = Last used (UTC)
 tokens-create = Create token
+tokens-revoke-confirm = Scripts using this token stop working at once.
 tokens-revoke = Revoke
 tokens-shown-once = Copy this token now: it will not be shown again.
 

@@ -107,6 +107,7 @@ tokens-prefix = 令牌
 tokens-created = 创建时间（UTC）
 tokens-last-used = 最近使用（UTC）
 tokens-create = 创建令牌
+tokens-revoke-confirm = 使用该令牌的脚本将立即失效。
 tokens-revoke = 吊销
 tokens-shown-once = 请立即复制此令牌：它不会再次显示。
 

@@ -178,7 +178,8 @@ fn token_list() -> (RwSignal<u32>, Resource<Result<Vec<ApiToken>, ApiError>>) {
 fn Tokens(version: RwSignal<u32>, tokens: Resource<Result<Vec<ApiToken>, ApiError>>) -> impl IntoView {
     let i18n = use_i18n();
     let name = RwSignal::new(String::new());
-    let secret = RwSignal::new(None::<String>);
+    // The secret of the token just made (shown once), with its id, so revoking it also hides it.
+    let secret = RwSignal::new(None::<(i64, String)>);
     let error = RwSignal::new(None::<ApiError>);
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -188,7 +189,7 @@ fn Tokens(version: RwSignal<u32>, tokens: Resource<Result<Vec<ApiToken>, ApiErro
         leptos::task::spawn_local(async move {
             match crate::api::tokens::create_token(req).await {
                 Ok(t) => {
-                    secret.set(Some(t.secret));
+                    secret.set(Some((t.token.id, t.secret)));
                     name.set(String::new());
                     error.set(None);
                     version.update(|v| *v += 1);
@@ -200,7 +201,12 @@ fn Tokens(version: RwSignal<u32>, tokens: Resource<Result<Vec<ApiToken>, ApiErro
     let revoke = move |id: i64| {
         leptos::task::spawn_local(async move {
             match crate::api::tokens::delete_token(id).await {
-                Ok(()) => version.update(|v| *v += 1),
+                Ok(()) => {
+                    if secret.get_untracked().is_some_and(|(s, _)| s == id) {
+                        secret.set(None);
+                    }
+                    version.update(|v| *v += 1)
+                }
                 Err(e) => error.set(Some(e)),
             }
         });
@@ -213,7 +219,7 @@ fn Tokens(version: RwSignal<u32>, tokens: Resource<Result<Vec<ApiToken>, ApiErro
                 <input required maxlength="100" placeholder=move || crate::tr!(i18n, "tokens-name") data-testid="token-name" bind:value=name/>
                 <button class="btn primary" type="submit" data-testid="token-create">{t!(i18n, "tokens-create")}</button>
             </form>
-            {move || secret.get().map(|s| view! {
+            {move || secret.get().map(|(_, s)| view! {
                 <div class="alert ok"><p>{t!(i18n, "tokens-shown-once")}</p><code class="secret" data-testid="token-secret">{s}</code></div>
             })}
             <ErrorBox error/>
@@ -232,6 +238,7 @@ fn Tokens(version: RwSignal<u32>, tokens: Resource<Result<Vec<ApiToken>, ApiErro
 #[component]
 fn TokenTable(list: Vec<ApiToken>, revoke: impl Fn(i64) + Copy + Send + Sync + 'static) -> impl IntoView {
     let i18n = use_i18n();
+    let confirm = RwSignal::new(None::<i64>);
     view! {
         <table class="table">
             <thead><tr>
@@ -247,7 +254,17 @@ fn TokenTable(list: Vec<ApiToken>, revoke: impl Fn(i64) + Copy + Send + Sync + '
                             <td><code>{format!("{}…", tk.prefix)}</code></td>
                             <td>{fmt_time(tk.created_at)}</td>
                             <td>{tk.last_used_at.map(fmt_time).unwrap_or_else(|| "—".into())}</td>
-                            <td><button class="btn link" on:click=move |_| revoke(id)>{t!(i18n, "tokens-revoke")}</button></td>
+                            <td class="nowrap">
+                                // Scripts using the token stop working at once: asked first.
+                                <Show when=move || confirm.get() == Some(id) fallback=move || view! {
+                                    <button class="btn link" data-testid="token-revoke" on:click=move |_| confirm.set(Some(id))>{t!(i18n, "tokens-revoke")}</button>
+                                }>
+                                    <span class="confirm">{t!(i18n, "tokens-revoke-confirm")} " "
+                                        <button class="btn small danger" data-testid="token-revoke-confirm" on:click=move |_| { confirm.set(None); revoke(id) }>{t!(i18n, "tokens-revoke")}</button>
+                                        <button class="btn small" on:click=move |_| confirm.set(None)>{t!(i18n, "action-cancel")}</button>
+                                    </span>
+                                </Show>
+                            </td>
                         </tr>
                     }
                 }).collect_view()}
