@@ -64,7 +64,7 @@ test('an unknown address gets the app\'s own page', async ({ page }) => {
   await expect(page.locator('.sidebar')).toHaveCount(0);
 });
 
-test('the language picked on the sign-in page is kept after signing in; revoking a token asks first', async ({ browser, baseURL }) => {
+test('revoking a token asks first and hides its just-shown secret', async ({ browser, baseURL }) => {
   const suffix = Date.now().toString(36);
   const [api, csrf] = await adminApi(baseURL!);
   try {
@@ -72,15 +72,7 @@ test('the language picked on the sign-in page is kept after signing in; revoking
     expect(r.status()).toBe(201);
     const ctx = await browser.newContext();
     const page = await ctx.newPage();
-    await page.goto('/login');
-    await hydrated(page);
-    await page.getByTestId('language').selectOption('zh-CN');
-    await page.getByTestId('login-username').fill(`yu${suffix}`);
-    await page.getByTestId('login-password').fill('e2e-password-1');
-    await page.getByTestId('login-submit').click();
-    await page.waitForURL((u) => u.pathname === '/');
-    await hydrated(page);
-    await expect(page.locator('h1')).toHaveText('仪表盘');
+    await signIn(page, `yu${suffix}`, 'e2e-password-1');
 
     await page.goto('/profile');
     await hydrated(page);

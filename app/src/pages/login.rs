@@ -24,23 +24,11 @@ pub fn LoginPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             match crate::api::auth::login(req).await {
                 Ok(me) => {
-                    // A language chosen in this browser (the cookie) wins and the account remembers it; without a
-                    // choice, the account's language does.
                     #[cfg(feature = "hydrate")]
-                    let chosen = crate::i18n::read_cookie("hangar_lang").and_then(|c| crate::i18n::Lang::parse(&c));
-                    #[cfg(not(feature = "hydrate"))]
-                    let chosen: Option<crate::i18n::Lang> = None;
-                    let account = crate::i18n::Lang::parse(&me.user.language);
-                    let shown = chosen.or(account).unwrap_or_else(|| i18n.0.get_untracked());
-                    if chosen.is_some() && shown.code() != me.user.language {
-                        let req = crate::api::UpdateProfile {
-                            language: Some(shown.code().to_string()),
-                            ..Default::default()
-                        };
-                        let _ = crate::api::users::update_profile(req).await;
+                    if let Some(l) = crate::i18n::Lang::parse(&me.user.language) {
+                        crate::i18n::write_lang_cookie(l);
                     }
-                    #[cfg(feature = "hydrate")]
-                    crate::i18n::write_lang_cookie(shown);
+                    let _ = me;
                     go_to("/");
                 }
                 Err(e) => {
