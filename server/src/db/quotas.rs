@@ -76,19 +76,7 @@ pub async fn try_add(conn: &mut SqliteConnection, user_id: i64, d: Usage) -> sql
 
 /// Gives usage back, never below zero.
 pub async fn subtract(conn: &mut SqliteConnection, user_id: i64, d: Usage) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE quotas SET used_vms = MAX(0, used_vms - ?1), used_vcpus = MAX(0, used_vcpus - ?2),
-            used_memory_mib = MAX(0, used_memory_mib - ?3), used_disk_gib = MAX(0, used_disk_gib - ?4)
-         WHERE user_id = ?5",
-    )
-    .bind(d.vms)
-    .bind(d.vcpus)
-    .bind(d.memory_mib)
-    .bind(d.disk_gib)
-    .bind(user_id)
-    .execute(conn)
-    .await?;
-    Ok(())
+    adjust(conn, user_id, Usage::default().minus(d)).await
 }
 
 /// Adds `d` (amounts may be negative) whatever the limits: for settling a reservation to what was really made.
