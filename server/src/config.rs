@@ -37,6 +37,8 @@ pub struct Config {
     pub login_throttle: ThrottleConfig,
     pub http: HttpLimits,
     pub default_quota: DefaultQuota,
+    pub storage: StorageConfig,
+    pub uploads: UploadConfig,
     /// The host registered at first start: `auto` (the local daemon, else libvirt's demo driver),
     /// `none`, or a libvirt URI.
     pub bootstrap_host: String,
@@ -75,6 +77,49 @@ impl Default for HttpLimits {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Directories under which new `dir`, `fs` and `netfs` pools may put their target path.
+    pub pool_roots: Vec<PathBuf>,
+    /// Where a host's images pool (`hangar-images`) is made when the host has none.
+    pub images_dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            pool_roots: vec![
+                PathBuf::from("/var/lib/libvirt/images"),
+                PathBuf::from("/srv"),
+                PathBuf::from("/mnt"),
+            ],
+            images_dir: PathBuf::from("/var/lib/libvirt/images/hangar-images"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadConfig {
+    /// Where unfinished uploads are kept; `<data_dir>/uploads` when empty.
+    pub staging_dir: Option<PathBuf>,
+    /// Largest upload accepted, in bytes.
+    pub max_bytes: i64,
+    /// Hours an unfinished upload is kept after its creation.
+    pub expiry_hours: i64,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        Self {
+            staging_dir: None,
+            max_bytes: 64 << 30,
+            expiry_hours: 24,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DefaultQuota {
     pub max_vms: i64,
     pub max_vcpus: i64,
@@ -98,6 +143,8 @@ impl Default for Config {
             login_throttle: ThrottleConfig::default(),
             http: HttpLimits::default(),
             default_quota: DefaultQuota::default(),
+            storage: StorageConfig::default(),
+            uploads: UploadConfig::default(),
             bootstrap_host: "auto".into(),
         }
     }
@@ -180,6 +227,18 @@ impl Config {
         if let Some(v) = get("HANGAR_HTTP_MAX_CONNECTIONS") {
             self.http.max_connections = parse("HANGAR_HTTP_MAX_CONNECTIONS", &v)?;
         }
+        if let Some(v) = get("HANGAR_UPLOADS_STAGING_DIR") {
+            self.uploads.staging_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("HANGAR_UPLOADS_MAX_BYTES") {
+            self.uploads.max_bytes = parse("HANGAR_UPLOADS_MAX_BYTES", &v)?;
+        }
+        if let Some(v) = get("HANGAR_UPLOADS_EXPIRY_HOURS") {
+            self.uploads.expiry_hours = parse("HANGAR_UPLOADS_EXPIRY_HOURS", &v)?;
+        }
+        if let Some(v) = get("HANGAR_STORAGE_POOL_ROOTS") {
+            self.storage.pool_roots = v.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect();
+        }
         if let Some(v) = get("HANGAR_SESSION_IDLE_MINUTES") {
             self.session_idle_minutes = parse("HANGAR_SESSION_IDLE_MINUTES", &v)?;
         }
@@ -202,6 +261,12 @@ impl Config {
         {
             bail!("http timeouts and max_connections must be positive");
         }
+        if self.uploads.max_bytes < 1 || self.uploads.expiry_hours < 1 {
+            bail!("uploads.max_bytes and uploads.expiry_hours must be positive");
+        }
+        if self.storage.pool_roots.iter().any(|r| !r.is_absolute()) || !self.storage.images_dir.is_absolute() {
+            bail!("storage.pool_roots and storage.images_dir must be absolute paths");
+        }
         if let Some(p) = &self.admin_password {
             if p.0.chars().count() < self.password_min_length {
                 bail!(
@@ -215,6 +280,13 @@ impl Config {
 
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("hangar.db")
+    }
+
+    pub fn staging_dir(&self) -> PathBuf {
+        self.uploads
+            .staging_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("uploads"))
     }
 }
 

@@ -81,6 +81,14 @@ pub enum Error {
     Duplicate { what: &'static str },
     #[error("only part of the change was made ({}): {cause}", applied.join(", "))]
     PartiallyApplied { applied: Vec<String>, cause: Box<Error> },
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Upload(UploadError),
+    #[error("in use by {by}")]
+    InUse { by: String },
+    #[error("not enough space in the storage pool")]
+    NoSpace,
     #[error("the server is busy; try again in {retry_after} s")]
     Busy { retry_after: u64 },
     #[error("internal error")]
@@ -90,6 +98,77 @@ pub enum Error {
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         Error::Internal(e.into())
+    }
+}
+
+/// What tus (and the checks of an uploaded file) refuse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UploadError {
+    #[error("the upload is at offset {current}, not where this chunk starts")]
+    OffsetMismatch { current: i64 },
+    #[error("the chunk's checksum does not match; it was discarded")]
+    ChecksumMismatch,
+    #[error("the file's {algorithm} checksum is not the one given")]
+    FileChecksumMismatch { algorithm: &'static str },
+    #[error("unsupported checksum algorithm")]
+    ChecksumAlgorithm,
+    #[error("larger than allowed ({max} bytes)")]
+    TooLarge { max: i64 },
+    #[error("the chunk goes past the upload's declared length")]
+    PastLength,
+    #[error("unsupported tus version (this server speaks 1.0.0)")]
+    TusVersion,
+    #[error("Upload-Length is required")]
+    LengthRequired,
+    #[error("the file is not {expected}")]
+    WrongFormat { expected: &'static str },
+    #[error("the upload is not complete")]
+    Incomplete,
+}
+
+impl UploadError {
+    pub fn status(&self) -> StatusCode {
+        use UploadError::*;
+        match self {
+            OffsetMismatch { .. } | Incomplete => StatusCode::CONFLICT,
+            ChecksumMismatch => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
+            TooLarge { .. } | PastLength => StatusCode::PAYLOAD_TOO_LARGE,
+            TusVersion => StatusCode::PRECONDITION_FAILED,
+            ChecksumAlgorithm | LengthRequired | WrongFormat { .. } | FileChecksumMismatch { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+        }
+    }
+    pub fn code(&self) -> &'static str {
+        use UploadError::*;
+        match self {
+            OffsetMismatch { .. } => "offset_mismatch",
+            ChecksumMismatch => "checksum_mismatch",
+            FileChecksumMismatch { .. } => "file_checksum_mismatch",
+            ChecksumAlgorithm => "checksum_algorithm",
+            TooLarge { .. } => "too_large",
+            PastLength => "past_length",
+            TusVersion => "tus_version",
+            LengthRequired => "length_required",
+            WrongFormat { .. } => "wrong_format",
+            Incomplete => "incomplete",
+        }
+    }
+    fn details(&self) -> Value {
+        use UploadError::*;
+        match self {
+            OffsetMismatch { current } => json!({ "offset": current }),
+            TooLarge { max } => json!({ "max": max }),
+            WrongFormat { expected } => json!({ "expected": expected }),
+            FileChecksumMismatch { algorithm } => json!({ "algorithm": algorithm }),
+            _ => Value::Null,
+        }
+    }
+}
+
+impl From<UploadError> for Error {
+    fn from(e: UploadError) -> Self {
+        Error::Upload(e)
     }
 }
 
@@ -122,7 +201,11 @@ impl Error {
             | QuotaExceeded { .. }
             | InvalidState(_)
             | InvalidAction { .. }
-            | Duplicate { .. } => StatusCode::CONFLICT,
+            | Duplicate { .. }
+            | Cancelled => StatusCode::CONFLICT,
+            Upload(u) => u.status(),
+            InUse { .. } => StatusCode::CONFLICT,
+            NoSpace => StatusCode::INSUFFICIENT_STORAGE,
             HostOffline { .. } => StatusCode::SERVICE_UNAVAILABLE,
             HostUnreachable { .. } | HostAuthFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
@@ -170,6 +253,10 @@ impl Error {
             Duplicate { .. } => "duplicate",
             PartiallyApplied { .. } => "partially_applied",
             Busy { .. } => "busy",
+            Cancelled => "cancelled",
+            Upload(u) => u.code(),
+            InUse { .. } => "in_use",
+            NoSpace => "no_space",
             Internal(_) => "internal",
         }
     }
@@ -207,6 +294,8 @@ impl Error {
             InvalidAction { action, state } => json!({ "action": action, "state": state }),
             PartiallyApplied { applied, cause } => json!({ "applied": applied, "cause": cause.code() }),
             Busy { retry_after } => json!({ "retry_after": retry_after }),
+            InUse { by } => json!({ "by": by }),
+            Upload(u) => u.details(),
             _ => Value::Null,
         }
     }

@@ -82,7 +82,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         principals: tokio::sync::broadcast::channel(256).0,
         vm_list: Arc::new(services::vm_list::VmSnapshot::open(&config.db_path()).await?),
         installation: db::meta::installation_id(&pool).await?.into(),
+        tasks: Arc::default(),
+        uploads: Arc::default(),
     };
+    std::fs::create_dir_all(config.staging_dir())?;
     let generated_admin_password = services::users::bootstrap_admin(&state).await?;
     services::auth::seed_throttle(&state).await?;
     for d in services::quota::check_usage(&state.db, &auth::Caller::system("startup"), true).await? {
@@ -93,6 +96,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         state.virt.add(h.id, &h.uri);
     }
     tokio::spawn(services::inventory::run(state.clone(), virt_rx));
+    services::tasks::recover(&state).await?;
+    tokio::spawn(services::uploads::expire_loop(state.clone()));
     let api = http::api_router(state.clone(), auth::session::layer(store, &config));
     let app = http::app(api);
     let listener = TcpListener::bind(config.listen).await?;

@@ -19,6 +19,10 @@ pub struct AppState {
     /// streams of that account end, and the client reconnects under its new standing, if it still has one.
     pub principals: broadcast::Sender<i64>,
     pub vm_list: Arc<crate::services::vm_list::VmSnapshot>,
+    /// Tasks this process runs: their cancel flags and the bound on how many run at once.
+    pub tasks: Arc<crate::services::tasks::Registry>,
+    /// Hashers of uploads in progress, so each byte is hashed once as it arrives.
+    pub uploads: Arc<crate::services::uploads::Hashers>,
     /// This installation's id, written into the metadata of the domains it owns.
     pub installation: Arc<str>,
 }

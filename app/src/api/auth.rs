@@ -56,6 +56,18 @@ pub struct Capabilities {
     pub delete_vms: bool,
     /// Give VMs to users.
     pub assign_vms: bool,
+    /// See storage pools and volumes.
+    #[serde(default)]
+    pub read_storage: bool,
+    /// Create and change pools and volumes.
+    #[serde(default)]
+    pub manage_storage: bool,
+    /// Upload, edit and delete public images.
+    #[serde(default)]
+    pub manage_public_images: bool,
+    /// Upload private images of one's own.
+    #[serde(default)]
+    pub upload_images: bool,
     /// For those who create accounts: the quota a new account gets unless another is given.
     #[serde(default)]
     pub default_quota: Option<super::QuotaLimits>,

@@ -24,4 +24,8 @@ pub enum StreamEvent {
     Host {
         host: Host,
     },
+    /// A task was created, made progress, or finished.
+    Task {
+        task: Task,
+    },
 }

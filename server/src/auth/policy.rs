@@ -26,6 +26,18 @@ pub enum Action {
     VmDelete,
     /// Give a VM to a user (counted against their quota).
     VmAssign,
+    /// See storage pools and volumes.
+    StorageRead,
+    /// Create, start, stop and delete pools; create, resize, clone, wipe, delete and fill volumes.
+    StorageManage,
+    /// See every account's tasks (everyone sees their own).
+    TaskReadAll,
+    /// Stop a task (of `Resource::User(owner)`).
+    TaskCancel,
+    /// See an image and make VMs from it.
+    ImageRead,
+    /// Upload, import, edit, copy and delete an image.
+    ImageManage,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,27 +48,59 @@ pub enum Resource {
     User(i64),
     /// A virtual machine and its owner (none for domains Hangar did not create).
     Vm(Option<i64>),
+    /// An image: public (everyone's) or private to its owner.
+    Image { owner: Option<i64>, public: bool },
 }
 
 fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
     use Action::*;
-    let own = matches!(resource, Resource::User(id) | Resource::Vm(Some(id)) if id == p.id);
+    let own = matches!(resource,
+        Resource::User(id) | Resource::Vm(Some(id)) | Resource::Image { owner: Some(id), public: false }
+        if id == p.id);
+    // Public images are everyone's to use.
+    if action == ImageRead && matches!(resource, Resource::Image { public: true, .. }) {
+        return true;
+    }
     match p.role {
         Role::Admin => true,
         Role::Auditor => {
-            matches!(action, UserList | UserRead | AuditRead | HostRead | VmRead)
-                || (own && matches!(action, TokenManage | ProfileUpdate))
+            matches!(
+                action,
+                UserList | UserRead | AuditRead | HostRead | VmRead | StorageRead | TaskReadAll | ImageRead
+            ) || (own && matches!(action, TokenManage | ProfileUpdate | TaskCancel))
         }
         Role::Operator => {
             matches!(
                 action,
-                UserList | UserRead | HostRead | HostManage | VmRead | VmOperate | VmEdit | VmDelete
+                UserList
+                    | UserRead
+                    | HostRead
+                    | HostManage
+                    | VmRead
+                    | VmOperate
+                    | VmEdit
+                    | VmDelete
+                    | StorageRead
+                    | StorageManage
+                    | TaskReadAll
+                    | TaskCancel
+                    | ImageRead
+                    | ImageManage
             ) || (own && matches!(action, TokenManage | ProfileUpdate))
         }
         Role::User => {
             own && matches!(
                 action,
-                UserRead | TokenManage | ProfileUpdate | VmRead | VmOperate | VmEdit | VmDelete
+                UserRead
+                    | TokenManage
+                    | ProfileUpdate
+                    | VmRead
+                    | VmOperate
+                    | VmEdit
+                    | VmDelete
+                    | TaskCancel
+                    | ImageRead
+                    | ImageManage
             )
         }
     }
@@ -100,6 +144,24 @@ pub fn capabilities(p: &Principal) -> Capabilities {
         edit_vms: allows(p, Action::VmEdit, own_vm),
         delete_vms: allows(p, Action::VmDelete, own_vm),
         assign_vms: allows(p, Action::VmAssign, Resource::Vm(None)),
+        read_storage: allows(p, Action::StorageRead, Resource::System),
+        manage_storage: allows(p, Action::StorageManage, Resource::System),
+        manage_public_images: allows(
+            p,
+            Action::ImageManage,
+            Resource::Image {
+                owner: None,
+                public: true,
+            },
+        ),
+        upload_images: allows(
+            p,
+            Action::ImageManage,
+            Resource::Image {
+                owner: Some(p.id),
+                public: false,
+            },
+        ),
         default_quota: None,
     }
 }
@@ -180,6 +242,48 @@ mod tests {
         let a = p(3, Role::Auditor);
         assert!(authorize(&a, Action::VmRead, Resource::Vm(Some(9))).is_ok());
         assert!(authorize(&a, Action::VmOperate, Resource::Vm(Some(9))).is_err());
+    }
+
+    #[test]
+    fn images_public_to_all_private_to_owner() {
+        let public = Resource::Image {
+            owner: Some(1),
+            public: true,
+        };
+        let mine = Resource::Image {
+            owner: Some(7),
+            public: false,
+        };
+        let theirs = Resource::Image {
+            owner: Some(8),
+            public: false,
+        };
+        let u = p(7, Role::User);
+        assert!(authorize(&u, Action::ImageRead, public).is_ok());
+        assert!(authorize(&u, Action::ImageManage, public).is_err());
+        assert!(authorize(&u, Action::ImageRead, mine).is_ok());
+        assert!(authorize(&u, Action::ImageManage, mine).is_ok());
+        assert!(authorize(&u, Action::ImageRead, theirs).is_err());
+        assert!(authorize(&u, Action::ImageManage, theirs).is_err());
+        assert!(authorize(&u, Action::StorageRead, Resource::System).is_err());
+        let o = p(2, Role::Operator);
+        assert!(authorize(&o, Action::ImageManage, public).is_ok());
+        assert!(authorize(&o, Action::StorageManage, Resource::System).is_ok());
+        let a = p(3, Role::Auditor);
+        assert!(authorize(&a, Action::ImageRead, theirs).is_ok());
+        assert!(authorize(
+            &a,
+            Action::ImageManage,
+            Resource::Image {
+                owner: Some(3),
+                public: false
+            }
+        )
+        .is_err());
+        assert!(authorize(&a, Action::StorageManage, Resource::System).is_err());
+        assert!(authorize(&a, Action::TaskCancel, Resource::User(9)).is_err());
+        assert!(authorize(&u, Action::TaskCancel, Resource::User(8)).is_err());
+        assert!(authorize(&u, Action::TaskCancel, Resource::User(7)).is_ok());
     }
 
     #[test]

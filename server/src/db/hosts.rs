@@ -84,3 +84,21 @@ pub async fn delete(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<()> {
         .await?;
     Ok(())
 }
+
+/// The pool (UUID) holding the host's images, if one was chosen or made.
+pub async fn images_pool(pool: &SqlitePool, host_id: i64) -> sqlx::Result<Option<String>> {
+    let row: Option<(Option<String>,)> = sqlx::query_as("SELECT images_pool FROM hosts WHERE id = ?")
+        .bind(host_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.and_then(|r| r.0))
+}
+
+pub async fn set_images_pool(conn: &mut SqliteConnection, host_id: i64, pool_uuid: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE hosts SET images_pool = ? WHERE id = ?")
+        .bind(pool_uuid)
+        .bind(host_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,8 +1,10 @@
 //! The SQLite pool (WAL, foreign keys, full sync), embedded migrations, and one module of queries per table.
 pub mod audit;
 pub mod hosts;
+pub mod images;
 pub mod meta;
 pub mod quotas;
+pub mod tasks;
 pub mod tokens;
 pub mod users;
 pub mod vms;

@@ -108,10 +108,12 @@ pub struct Drift {
 const ACTUAL: &str = "SELECT q.user_id, u.username,
         q.used_vms, q.used_vcpus, q.used_memory_mib, q.used_disk_gib,
         COUNT(v.uuid), COALESCE(SUM(v.q_vcpus), 0), COALESCE(SUM(v.q_memory_mib), 0), COALESCE(SUM(v.q_disk_gib), 0)
+            + COALESCE((SELECT SUM(i.q_disk_gib) FROM images i WHERE i.owner_id = q.user_id), 0)
+            + COALESCE((SELECT SUM(up.q_disk_gib) FROM uploads up WHERE up.owner_id = q.user_id), 0)
     FROM quotas q JOIN users u ON u.id = q.user_id LEFT JOIN vms v ON v.owner_id = q.user_id
     GROUP BY q.user_id";
 
-/// Every user whose usage is not the sum of what their VMs count.
+/// Every user whose usage is not the sum of what their VMs, private images and unfinished uploads count.
 pub async fn drift(conn: &mut SqliteConnection) -> sqlx::Result<Vec<Drift>> {
     type Row = (i64, String, i64, i64, i64, i64, i64, i64, i64, i64);
     let rows: Vec<Row> = sqlx::query_as(ACTUAL).fetch_all(conn).await?;

@@ -18,6 +18,7 @@ fn visible(p: &Principal, ev: &StreamEvent) -> bool {
         StreamEvent::Host { .. } => {
             crate::auth::authorize(p, crate::auth::Action::HostRead, crate::auth::Resource::System).is_ok()
         }
+        StreamEvent::Task { task } => crate::services::tasks::sees(p, task),
     }
 }
 
@@ -66,6 +67,7 @@ pub async fn stream(
                     StreamEvent::Vm { .. } => "vm",
                     StreamEvent::VmRemoved { .. } => "vmremoved",
                     StreamEvent::Host { .. } => "host",
+                    StreamEvent::Task { .. } => "task",
                 };
                 Event::default().event(name).json_data(&ev).ok().map(Ok)
             }

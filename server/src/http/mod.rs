@@ -2,15 +2,20 @@
 pub mod audit;
 pub mod auth;
 pub mod caller;
+pub mod download;
 pub mod events;
 pub mod extract;
 pub mod hosts;
+pub mod images;
 pub mod openapi;
 pub mod ops;
+pub mod pools;
 pub mod profile;
 pub mod serve;
 pub mod site;
+pub mod tasks;
 pub mod tokens;
+pub mod uploads;
 pub mod users;
 pub mod vms;
 
@@ -36,10 +41,14 @@ fn api_routes(cfg: &Config) -> OpenApiRouter<AppState> {
         .merge(hosts::routes())
         .merge(vms::routes())
         .merge(events::routes())
+        .merge(tasks::routes())
+        .merge(pools::routes())
+        .merge(images::routes())
         .layer(DefaultBodyLimit::max(256 * 1024));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(limited)
         .merge(profile::routes(cfg))
+        .merge(uploads::routes())
 }
 
 /// The OpenAPI document of every route the server serves under `/api/v1`.

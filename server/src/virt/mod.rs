@@ -3,6 +3,8 @@
 pub mod conn;
 pub mod domain;
 pub mod events;
+pub mod pool_xml;
+pub mod storage;
 pub mod xml;
 
 use crate::error::{Error, Result};
@@ -38,6 +40,8 @@ type HostSlot = (Arc<HostConn>, Arc<tokio::sync::Semaphore>);
 
 pub struct Virt {
     hosts: RwLock<HashMap<i64, HostSlot>>,
+    /// Which host each storage pool seen so far is on (pool ids are libvirt UUIDs).
+    pools: RwLock<HashMap<String, i64>>,
     tx: mpsc::UnboundedSender<VirtEvent>,
 }
 
@@ -46,6 +50,7 @@ impl Virt {
         events::init_event_loop();
         Virt {
             hosts: RwLock::new(HashMap::new()),
+            pools: RwLock::new(HashMap::new()),
             tx,
         }
     }
@@ -83,6 +88,33 @@ impl Virt {
             Some(h) => h.status(),
             None => (HostStatus::Offline, 0, Some("not connected".into())),
         }
+    }
+
+    /// Remembers which host a pool is on.
+    pub fn remember_pool(&self, uuid: &str, host_id: i64) {
+        self.pools
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(uuid.to_string(), host_id);
+    }
+
+    /// The host a pool was last seen on.
+    pub fn pool_host(&self, uuid: &str) -> Option<i64> {
+        self.pools.read().unwrap_or_else(|p| p.into_inner()).get(uuid).copied()
+    }
+
+    /// The host's live connection, for long work on a blocking thread of its own (streams, tasks): no call
+    /// timeout applies, so the caller bounds how many such jobs run.
+    pub fn connection(&self, host_id: i64, host_name: &str) -> Result<Connect> {
+        let host = self.get(host_id).ok_or(Error::NotFound("host"))?;
+        host.connection().ok_or_else(|| {
+            let (status, _, last_error) = host.status();
+            Error::HostOffline {
+                host: host_name.to_string(),
+                status,
+                last_error,
+            }
+        })
     }
 
     pub fn online_hosts(&self) -> Vec<i64> {
@@ -199,6 +231,10 @@ pub fn from_libvirt(e: virt::error::Error) -> Error {
     use virt::error::ErrorNumber::*;
     match e.code() {
         virt::enumutil::Enum::Known(NoDomain) => Error::NotFound("vm"),
+        virt::enumutil::Enum::Known(NoStoragePool) => Error::NotFound("pool"),
+        virt::enumutil::Enum::Known(NoStorageVolume) => Error::NotFound("volume"),
+        virt::enumutil::Enum::Known(StorageVolExist) => Error::Duplicate { what: "volume" },
+        _ if e.message().contains("No space left") => Error::NoSpace,
         virt::enumutil::Enum::Known(OperationInvalid) => Error::InvalidState(e.message().to_string()),
         virt::enumutil::Enum::Known(NoSupport | ArgumentUnsupported | OperationUnsupported) => {
             Error::Unsupported(e.message().to_string())

@@ -151,7 +151,7 @@ fn VmTable(initial: Vec<Vm>, query: VmQuery) -> impl IntoView {
                 s.remove(&id);
             });
         }
-        StreamEvent::Host { .. } => {}
+        StreamEvent::Host { .. } | StreamEvent::Task { .. } => {}
     });
     let sort_link = move |key: &'static str| {
         let mut q = query.clone();

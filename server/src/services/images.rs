@@ -1,0 +1,437 @@
+//! The image library: ISOs and templates, public or private to their owner (private ones count against the
+//! owner's disk quota), with their copies on hosts, the VMs using them, import, edit, copy and delete.
+use crate::auth::{authorize, Action, Caller, Principal, Resource};
+use crate::db::{self, images::ImageRow, quotas::Usage};
+use crate::error::{Error, Result};
+use crate::services::{audit, pools, quota, storage_rules, tasks, volumes};
+use crate::state::AppState;
+use crate::virt::{pool_xml, storage};
+use app::api::{CopyImage, Image, ImageFacts, ImageQuery, ImportImage, Task, UpdateImage};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+const GIB: i64 = 1 << 30;
+
+pub fn validate_facts(f: &ImageFacts) -> Result<()> {
+    let short = |field: &'static str, v: &str, max: usize| -> Result<()> {
+        if v.chars().count() > max || v.chars().any(char::is_control) {
+            Err(Error::invalid(field, "bad_format"))
+        } else {
+            Ok(())
+        }
+    };
+    short("os_family", &f.os_family, 40)?;
+    short("os_version", &f.os_version, 40)?;
+    short("default_user", &f.default_user, 64)?;
+    if f.description.chars().count() > 2000 {
+        return Err(Error::invalid("description", "too_long"));
+    }
+    if !matches!(f.arch.as_str(), "x86_64" | "aarch64") {
+        return Err(Error::invalid("arch", "unknown"));
+    }
+    if !matches!(f.firmware.as_str(), "bios" | "uefi") {
+        return Err(Error::invalid("firmware", "unknown"));
+    }
+    if !matches!(f.disk_bus.as_str(), "virtio" | "scsi" | "sata" | "ide") {
+        return Err(Error::invalid("disk_bus", "unknown"));
+    }
+    if !(0..=65536).contains(&f.min_disk_gib) || !(0..=16 << 20).contains(&f.min_memory_mib) {
+        return Err(Error::invalid("min_disk_gib", "out_of_range"));
+    }
+    Ok(())
+}
+
+fn resource(row: &ImageRow) -> Resource {
+    Resource::Image {
+        owner: row.owner_id,
+        public: row.is_public(),
+    }
+}
+
+fn sees(p: &Principal, row: &ImageRow) -> bool {
+    authorize(p, Action::ImageRead, resource(row)).is_ok()
+}
+
+/// How many VMs use each image, read from every host holding a copy (one pass per pool).
+async fn usage(state: &AppState, copies: &[db::images::CopyRow]) -> HashMap<i64, i64> {
+    let mut by_pool: HashMap<(i64, String), Vec<app::api::Volume>> = HashMap::new();
+    let mut out: HashMap<i64, i64> = HashMap::new();
+    for c in copies {
+        let key = (c.host_id, c.pool_uuid.clone());
+        if !by_pool.contains_key(&key) {
+            let vols = match pools::locate(state, &c.pool_uuid).await {
+                Ok((h, _)) => volumes::with_users(state, &h, &c.pool_uuid).await.unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            by_pool.insert(key.clone(), vols);
+        }
+        let users = by_pool[&key]
+            .iter()
+            .find(|v| v.path == c.path)
+            .map_or(0, |v| v.used_by.iter().filter(|u| !u.id.starts_with("image:")).count());
+        *out.entry(c.image_id).or_default() += users as i64;
+    }
+    out
+}
+
+pub async fn list(state: &AppState, caller: &Caller, q: &ImageQuery) -> Result<Vec<Image>> {
+    let p = caller.require()?;
+    let needle = q.q.as_deref().unwrap_or("").to_lowercase();
+    let copies = db::images::copies(&state.db).await?;
+    let rows: Vec<ImageRow> = db::images::all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|r| sees(p, r))
+        .filter(|r| q.kind.as_deref().is_none_or(|k| k.is_empty() || r.kind == k))
+        .filter(|r| {
+            q.visibility
+                .as_deref()
+                .is_none_or(|v| v.is_empty() || r.visibility == v)
+        })
+        .filter(|r| needle.is_empty() || r.name.to_lowercase().contains(&needle))
+        .filter(|r| {
+            q.host_id
+                .is_none_or(|h| copies.iter().any(|c| c.image_id == r.id && c.host_id == h))
+        })
+        .collect();
+    let shown: Vec<db::images::CopyRow> = copies
+        .into_iter()
+        .filter(|c| rows.iter().any(|r| r.id == c.image_id))
+        .collect();
+    let used = usage(state, &shown).await;
+    Ok(rows
+        .iter()
+        .map(|r| r.to_api(&shown, used.get(&r.id).copied().unwrap_or(0)))
+        .collect())
+}
+
+async fn row(state: &AppState, p: &Principal, id: i64) -> Result<ImageRow> {
+    let mut conn = state.db.acquire().await?;
+    db::images::by_id(&mut conn, id)
+        .await?
+        .filter(|r| sees(p, r))
+        .ok_or(Error::NotFound("image"))
+}
+
+async fn detail(state: &AppState, r: &ImageRow) -> Result<Image> {
+    let copies: Vec<_> = db::images::copies(&state.db)
+        .await?
+        .into_iter()
+        .filter(|c| c.image_id == r.id)
+        .collect();
+    let used = usage(state, &copies).await;
+    Ok(r.to_api(&copies, used.get(&r.id).copied().unwrap_or(0)))
+}
+
+pub async fn get(state: &AppState, caller: &Caller, id: i64) -> Result<Image> {
+    let r = row(state, caller.require()?, id).await?;
+    detail(state, &r).await
+}
+
+/// Makes an existing volume an image (its bytes stay where they are). Checksums are not computed for imports.
+pub async fn import(state: &AppState, caller: &Caller, req: ImportImage) -> Result<Image> {
+    let p = caller.require()?.clone();
+    authorize(&p, Action::StorageManage, Resource::System)?;
+    storage_rules::image_name(&req.name)?;
+    validate_facts(&req.facts)?;
+    if !matches!(req.kind.as_str(), "iso" | "template") {
+        return Err(Error::invalid("kind", "unknown"));
+    }
+    let visibility = if req.visibility.is_empty() {
+        "public"
+    } else {
+        req.visibility.as_str()
+    };
+    if !matches!(visibility, "public" | "private") {
+        return Err(Error::invalid("visibility", "unknown"));
+    }
+    authorize(
+        &p,
+        Action::ImageManage,
+        Resource::Image {
+            owner: Some(p.id),
+            public: visibility == "public",
+        },
+    )?;
+    let (h, pool) = pools::locate(state, &req.pool_id).await?;
+    let vols = volumes::with_users(state, &h, &req.pool_id).await?;
+    let v = vols
+        .iter()
+        .find(|v| v.name == req.volume)
+        .ok_or(Error::invalid("volume", "not_found"))?;
+    if v.used_by.iter().any(|u| u.id.starts_with("image:")) {
+        return Err(Error::Duplicate { what: "volume" });
+    }
+    let format = match (req.kind.as_str(), v.format.as_str()) {
+        ("iso", _) => "iso",
+        (_, "qcow2") => "qcow2",
+        (_, "raw") => "raw",
+        _ => return Err(Error::invalid("volume", "unsupported_format")),
+    };
+    let q_disk_gib = if visibility == "private" {
+        (v.capacity as i64 + GIB - 1) / GIB
+    } else {
+        0
+    };
+    let mut tx = db::begin_write(&state.db).await?;
+    if q_disk_gib > 0 {
+        quota::reserve(
+            &mut tx,
+            p.id,
+            Usage {
+                disk_gib: q_disk_gib,
+                ..Usage::default()
+            },
+        )
+        .await?;
+    }
+    let id = db::images::insert(
+        &mut tx,
+        &db::images::NewImage {
+            name: req.name.trim(),
+            kind: &req.kind,
+            visibility,
+            owner_id: Some(p.id),
+            format,
+            size_bytes: v.allocation as i64,
+            virtual_size_bytes: v.capacity as i64,
+            sha256: "",
+            md5: "",
+            facts: &req.facts,
+            q_disk_gib,
+        },
+    )
+    .await?;
+    db::images::add_copy(&mut tx, id, h.id, &pool.uuid, &pool.name, &v.name, &v.path).await?;
+    let details = json!({ "name": req.name, "pool": pool.name, "volume": v.name });
+    audit::commit(tx, caller, "image.import", &format!("image:{id}"), &details).await?;
+    get(state, caller, id).await
+}
+
+pub async fn update(state: &AppState, caller: &Caller, id: i64, req: UpdateImage) -> Result<Image> {
+    let p = caller.require()?.clone();
+    let mut r = row(state, &p, id).await?;
+    authorize(&p, Action::ImageManage, resource(&r))?;
+    if let Some(n) = &req.name {
+        storage_rules::image_name(n)?;
+        r.name = n.trim().to_string();
+    }
+    if let Some(f) = &req.facts {
+        validate_facts(f)?;
+        (r.os_family, r.os_version, r.arch, r.firmware, r.disk_bus) = (
+            f.os_family.clone(),
+            f.os_version.clone(),
+            f.arch.clone(),
+            f.firmware.clone(),
+            f.disk_bus.clone(),
+        );
+        (r.min_disk_gib, r.min_memory_mib, r.cloud_init) = (f.min_disk_gib, f.min_memory_mib, f.cloud_init);
+        (r.default_user, r.description) = (f.default_user.clone(), f.description.clone());
+    }
+    let mut tx = db::begin_write(&state.db).await?;
+    if let Some(v) = &req.visibility {
+        let public = match v.as_str() {
+            "public" => true,
+            "private" => false,
+            _ => return Err(Error::invalid("visibility", "unknown")),
+        };
+        // Making an image public or private is managing a public image either way.
+        authorize(
+            &p,
+            Action::ImageManage,
+            Resource::Image {
+                owner: r.owner_id,
+                public: true,
+            },
+        )?;
+        if public != r.is_public() {
+            let owner = r.owner_id.ok_or(Error::invalid("visibility", "no_owner"))?;
+            let gib = (r.virtual_size_bytes.max(r.size_bytes) + GIB - 1) / GIB;
+            if public {
+                quota::release(
+                    &mut tx,
+                    owner,
+                    Usage {
+                        disk_gib: r.q_disk_gib,
+                        ..Usage::default()
+                    },
+                )
+                .await?;
+                r.q_disk_gib = 0;
+            } else {
+                quota::reserve(
+                    &mut tx,
+                    owner,
+                    Usage {
+                        disk_gib: gib,
+                        ..Usage::default()
+                    },
+                )
+                .await?;
+                r.q_disk_gib = gib;
+            }
+            r.visibility = v.clone();
+        }
+    }
+    db::images::update(&mut tx, &r).await?;
+    audit::commit(tx, caller, "image.update", &format!("image:{id}"), &json!(req)).await?;
+    get(state, caller, id).await
+}
+
+/// Deletes the image and its copies' volumes; refused while a VM uses a copy (as a disk or a backing file).
+pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
+    let p = caller.require()?.clone();
+    let r = row(state, &p, id).await?;
+    authorize(&p, Action::ImageManage, resource(&r))?;
+    let img = detail(state, &r).await?;
+    if img.used_by > 0 {
+        return Err(Error::InUse {
+            by: format!("{} VM(s)", img.used_by),
+        });
+    }
+    for c in &img.copies {
+        storage::delete_volume_if_exists(&state.virt, c.host_id, &c.pool_id, &c.volume).await?;
+    }
+    let mut tx = db::begin_write(&state.db).await?;
+    if let (Some(owner), true) = (r.owner_id, r.q_disk_gib > 0) {
+        quota::release(
+            &mut tx,
+            owner,
+            Usage {
+                disk_gib: r.q_disk_gib,
+                ..Usage::default()
+            },
+        )
+        .await?;
+    }
+    db::images::delete(&mut tx, id).await?;
+    audit::commit(
+        tx,
+        caller,
+        "image.delete",
+        &format!("image:{id}"),
+        &json!({ "name": r.name }),
+    )
+    .await
+}
+
+/// Starts copying the image to another host's pool, streamed host to host through libvirt, as a task.
+pub async fn copy(state: &AppState, caller: &Caller, id: i64, req: CopyImage) -> Result<Task> {
+    let p = caller.require()?.clone();
+    let r = row(state, &p, id).await?;
+    authorize(&p, Action::ImageManage, resource(&r))?;
+    let img = detail(state, &r).await?;
+    if img.copies.iter().any(|c| c.host_id == req.host_id) {
+        return Err(Error::Duplicate { what: "host" });
+    }
+    let src = img
+        .copies
+        .iter()
+        .find(|c| state.virt.online_hosts().contains(&c.host_id))
+        .ok_or(Error::InvalidState("no host holding this image is online".into()))?;
+    let (dst_host, dst_pool) = match &req.pool_id {
+        Some(pool) => {
+            authorize(&p, Action::StorageManage, Resource::System)?;
+            let found = pools::locate(state, pool).await?;
+            if found.0.id != req.host_id {
+                return Err(Error::invalid("pool_id", "not_on_host"));
+            }
+            found
+        }
+        None => pools::images_pool(state, req.host_id).await?,
+    };
+    let volume = format!("hangar-image-{id}.{}", if r.kind == "iso" { "iso" } else { "img" });
+    let params = json!({
+        "image_id": id, "src_host": src.host_id, "src_pool": src.pool_id, "src_volume": src.volume,
+        "dst_host": dst_host.id, "dst_pool": dst_pool.uuid, "volume": volume,
+        "format": if r.format == "qcow2" { "qcow2" } else { "raw" },
+        "capacity": r.virtual_size_bytes, "size": r.size_bytes,
+        "partial": { "host_id": dst_host.id, "pool": dst_pool.uuid, "volume": volume },
+    });
+    let mut tx = db::begin_write(&state.db).await?;
+    let target = format!("image:{id}");
+    let task = db::tasks::insert(&mut tx, "image.copy", &target, Some(p.id), true, &params).await?;
+    let details = json!({ "to_host": dst_host.name, "pool": dst_pool.name, "task": task });
+    audit::commit(tx, caller, "image.copy", &target, &details).await?;
+    tasks::spawn(state, task);
+    tasks::get(state, caller, task).await
+}
+
+/// The copy task: a new volume on the target host, filled from the source volume through two libvirt streams.
+pub async fn run_copy(ctx: &tasks::Ctx) -> Result<Value> {
+    let p = ctx.params.clone();
+    let field = |k: &str| {
+        p[k].as_str()
+            .map(str::to_string)
+            .ok_or(Error::Internal(anyhow::anyhow!("copy without {k}")))
+    };
+    let (src_pool, src_volume, dst_pool, volume, format) = (
+        field("src_pool")?,
+        field("src_volume")?,
+        field("dst_pool")?,
+        field("volume")?,
+        field("format")?,
+    );
+    let (src_host, dst_host, image_id) = (
+        p["src_host"].as_i64().unwrap_or(0),
+        p["dst_host"].as_i64().unwrap_or(0),
+        p["image_id"].as_i64().unwrap_or(0),
+    );
+    let name_of = |id: i64| {
+        let db = ctx.state.db.clone();
+        async move {
+            let mut conn = db.acquire().await?;
+            db::hosts::by_id(&mut conn, id).await?.ok_or(Error::NotFound("host"))
+        }
+    };
+    let (sh, dh) = (name_of(src_host).await?, name_of(dst_host).await?);
+    let src_conn = ctx.state.virt.connection(sh.id, &sh.name)?;
+    let dst_conn = ctx.state.virt.connection(dh.id, &dh.name)?;
+    let capacity = p["capacity"].as_u64().unwrap_or(0);
+    let total = p["size"].as_u64().unwrap_or(capacity);
+    let vol = volume.clone();
+    let (pool_name, path) = ctx
+        .blocking("copying", total, move |meter| {
+            let lv = crate::virt::from_libvirt;
+            let sp = storage::pool(&src_conn, &src_pool).map_err(lv)?;
+            let src = sp.lookup_storage_vol_by_name(&src_volume).map_err(lv)?;
+            let dp = storage::pool(&dst_conn, &dst_pool).map_err(lv)?;
+            if let Ok(old) = dp.lookup_storage_vol_by_name(&vol) {
+                old.delete(0).map_err(lv)?;
+            }
+            let xml = pool_xml::volume_xml(&vol, &format, capacity, None).map_err(|e| Error::Internal(e.into()))?;
+            let dst = virt::storage_vol::StorageVol::create_xml(&dp, &xml, 0).map_err(lv)?;
+            storage::copy_between(&src_conn, &src, &dst_conn, &dst, 0, &meter)?;
+            let _ = dp.refresh(0);
+            let dst = dp.lookup_storage_vol_by_name(&vol).map_err(lv)?;
+            Ok((dp.name().map_err(lv)?, dst.path().map_err(lv)?))
+        })
+        .await?;
+    let dst_pool = field("dst_pool")?;
+    let mut tx = db::begin_write(&ctx.state.db).await?;
+    db::images::add_copy(&mut tx, image_id, dst_host, &dst_pool, &pool_name, &volume, &path).await?;
+    tx.commit().await?;
+    Ok(json!({ "image_id": image_id, "host_id": dst_host }))
+}
+
+/// Where to read an image's bytes: a copy on an online host (pool, volume, size).
+pub async fn content_source(state: &AppState, caller: &Caller, id: i64) -> Result<(i64, String, String, String, u64)> {
+    let p = caller.require()?.clone();
+    let r = row(state, &p, id).await?;
+    let img = detail(state, &r).await?;
+    let online = state.virt.online_hosts();
+    let c = img
+        .copies
+        .iter()
+        .find(|c| online.contains(&c.host_id))
+        .ok_or(Error::InvalidState("no host holding this image is online".into()))?;
+    let ext = if r.kind == "iso" { "iso" } else { r.format.as_str() };
+    let filename = format!("{}.{ext}", r.name.replace(['"', '\\'], "_"));
+    Ok((
+        c.host_id,
+        c.pool_id.clone(),
+        c.volume.clone(),
+        filename,
+        r.size_bytes as u64,
+    ))
+}

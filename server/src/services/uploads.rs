@@ -1,0 +1,862 @@
+//! Resumable uploads (tus 1.0): creation (target, quota and size checked before any byte), chunks written and
+//! synced before they are acknowledged, checksums per chunk and of the whole file, termination, expiry, and the
+//! import of a finished upload into its pool as a task.
+use crate::auth::{authorize, Action, Caller, Principal, Resource};
+use crate::db::{self, quotas::Usage, tasks::TaskRow};
+use crate::error::{Error, Result, UploadError};
+use crate::services::{audit, pools, quota, storage_rules, tasks};
+use crate::state::AppState;
+use crate::virt::{pool_xml, storage};
+use app::api::{ImageFacts, TaskState, Upload};
+use base64::Engine;
+use md5::Md5;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use sqlx::SqliteConnection;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub const TUS_VERSION: &str = "1.0.0";
+pub const EXTENSIONS: &str = "creation,creation-with-upload,expiration,checksum,termination";
+pub const CHECKSUMS: &str = "sha1,sha256,md5";
+const GIB: i64 = 1 << 30;
+
+/// The running hashes of the bytes received so far, per upload; rebuilt from the staged file after a restart.
+struct Hashing {
+    offset: i64,
+    sha256: Sha256,
+    md5: Md5,
+}
+
+/// One lock and one set of hashes per upload in progress: chunks of one upload are written one at a time.
+#[derive(Default)]
+pub struct Hashers(Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Hashing>>>>>);
+
+impl Hashers {
+    fn slot(&self, id: &str) -> Arc<tokio::sync::Mutex<Option<Hashing>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(id.to_string())
+            .or_default()
+            .clone()
+    }
+    fn forget(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+}
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct UploadRow {
+    pub id: String,
+    pub owner_id: i64,
+    pub length: i64,
+    pub received: i64,
+    pub metadata: String,
+    pub target: String,
+    pub state: String,
+    pub task_id: Option<i64>,
+    pub image_id: Option<i64>,
+    pub error_code: Option<String>,
+    pub q_disk_gib: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl UploadRow {
+    pub fn meta(&self) -> BTreeMap<String, String> {
+        serde_json::from_str(&self.metadata).unwrap_or_default()
+    }
+    pub fn to_api(&self) -> Upload {
+        Upload {
+            id: self.id.clone(),
+            offset: self.received,
+            length: self.length,
+            metadata: self.meta(),
+            state: self.state.clone(),
+            task_id: self.task_id,
+            image_id: self.image_id,
+            error_code: self.error_code.clone(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        }
+    }
+    /// `Upload-Metadata` as it was sent (keys with base64 values).
+    pub fn metadata_header(&self) -> String {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        self.meta()
+            .iter()
+            .map(|(k, v)| {
+                if v.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{k} {}", b64.encode(v))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+fn staged(state: &AppState, id: &str) -> PathBuf {
+    state.config.staging_dir().join(format!("{id}.part"))
+}
+
+/// `key base64,key base64` → map; at most 32 keys of 64 bytes, 8 KiB in all.
+pub fn parse_metadata(header: &str) -> Result<BTreeMap<String, String>> {
+    if header.len() > 8192 {
+        return Err(Error::invalid("Upload-Metadata", "too_long"));
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = BTreeMap::new();
+    for pair in header.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let mut it = pair.splitn(2, ' ');
+        let key = it.next().unwrap_or("");
+        let value = match it.next() {
+            Some(v) => {
+                let bytes = b64
+                    .decode(v.trim())
+                    .map_err(|_| Error::invalid("Upload-Metadata", "bad_base64"))?;
+                String::from_utf8(bytes).map_err(|_| Error::invalid("Upload-Metadata", "not_utf8"))?
+            }
+            None => String::new(),
+        };
+        let key_ok = (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !key_ok || out.insert(key.to_string(), value).is_some() || out.len() > 32 {
+            return Err(Error::invalid("Upload-Metadata", "bad_key"));
+        }
+    }
+    Ok(out)
+}
+
+/// The template facts given in the metadata (absent ones take their defaults), checked.
+fn facts_of(m: &BTreeMap<String, String>) -> Result<ImageFacts> {
+    let d = ImageFacts::default();
+    let num = |k: &'static str| -> Result<i64> {
+        match m.get(k) {
+            None => Ok(0),
+            Some(v) => v
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=1 << 40).contains(n))
+                .ok_or(Error::invalid(k, "not_a_number")),
+        }
+    };
+    let f = ImageFacts {
+        os_family: m.get("os_family").cloned().unwrap_or_default(),
+        os_version: m.get("os_version").cloned().unwrap_or_default(),
+        arch: m.get("arch").cloned().unwrap_or(d.arch),
+        firmware: m.get("firmware").cloned().unwrap_or(d.firmware),
+        disk_bus: m.get("disk_bus").cloned().unwrap_or(d.disk_bus),
+        min_disk_gib: num("min_disk_gib")?,
+        min_memory_mib: num("min_memory_mib")?,
+        cloud_init: matches!(m.get("cloud_init").map(String::as_str), Some("true" | "1" | "yes")),
+        default_user: m.get("default_user").cloned().unwrap_or_default(),
+        description: m.get("description").cloned().unwrap_or_default(),
+    };
+    super::images::validate_facts(&f)?;
+    Ok(f)
+}
+
+/// `sha256 <hex>` or `md5 <hex>`, lowercased.
+fn expected_checksum(s: &str) -> Result<(String, String)> {
+    let (alg, hex) = s
+        .trim()
+        .split_once(' ')
+        .ok_or(Error::invalid("checksum", "bad_format"))?;
+    let len = match alg {
+        "sha256" => 64,
+        "md5" => 32,
+        _ => return Err(Error::invalid("checksum", "unknown_algorithm")),
+    };
+    let hex = hex.trim().to_ascii_lowercase();
+    if hex.len() != len || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::invalid("checksum", "bad_format"));
+    }
+    Ok((alg.to_string(), hex))
+}
+
+/// Creates an upload: checks who may put what where, reserves quota for a private image, and makes the empty
+/// staging file. Nothing else is accepted before this answers.
+pub async fn create(state: &AppState, caller: &Caller, length: i64, meta_header: &str) -> Result<UploadRow> {
+    let p = caller.require()?.clone();
+    let max = state.config.uploads.max_bytes;
+    if length < 1 {
+        return Err(UploadError::LengthRequired.into());
+    }
+    if length > max {
+        return Err(UploadError::TooLarge { max }.into());
+    }
+    let mut meta = parse_metadata(meta_header)?;
+    let kind = meta.get("kind").cloned().unwrap_or_default();
+    if !matches!(kind.as_str(), "iso" | "template") {
+        return Err(Error::invalid("kind", "unknown"));
+    }
+    let filename = meta.get("filename").cloned().unwrap_or_default();
+    if !filename.is_empty() {
+        storage_rules::image_name(&filename).map_err(|_| Error::invalid("filename", "bad_format"))?;
+    }
+    let name = match meta.get("name").filter(|n| !n.trim().is_empty()) {
+        Some(n) => n.trim().to_string(),
+        None => filename
+            .rsplit_once('.')
+            .map_or(filename.as_str(), |(stem, _)| stem)
+            .to_string(),
+    };
+    storage_rules::image_name(&name)?;
+    meta.insert("name".into(), name);
+    let visibility = meta.get("visibility").cloned().unwrap_or_else(|| "private".into());
+    let public = match visibility.as_str() {
+        "public" => true,
+        "private" => false,
+        _ => return Err(Error::invalid("visibility", "unknown")),
+    };
+    meta.insert("visibility".into(), visibility);
+    authorize(
+        &p,
+        Action::ImageManage,
+        Resource::Image {
+            owner: Some(p.id),
+            public,
+        },
+    )?;
+    if let Some(c) = meta.get("checksum") {
+        expected_checksum(c)?;
+    }
+    facts_of(&meta)?;
+    let target = resolve_target(state, &p, &meta).await?;
+    let q_disk_gib = if public { 0 } else { (length + GIB - 1) / GIB };
+    let id = crate::auth::tokens::random_hex(16);
+    let now = db::now_ms();
+    let expires_at = now + state.config.uploads.expiry_hours * 3_600_000;
+    let path = staged(state, &id);
+    let mut tx = db::begin_write(&state.db).await?;
+    if q_disk_gib > 0 {
+        quota::reserve(
+            &mut tx,
+            p.id,
+            Usage {
+                disk_gib: q_disk_gib,
+                ..Usage::default()
+            },
+        )
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO uploads (id, owner_id, length, metadata, target, state, q_disk_gib, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, 'receiving', ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(p.id)
+    .bind(length)
+    .bind(serde_json::to_string(&meta).map_err(|e| Error::Internal(e.into()))?)
+    .bind(target.to_string())
+    .bind(q_disk_gib)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
+    make_staging_file(&path).await?;
+    let details = json!({ "name": meta.get("name"), "kind": kind, "length": length, "target": target });
+    if let Err(e) = audit::commit(tx, caller, "upload.create", &format!("upload:{id}"), &details).await {
+        let _ = tokio::fs::remove_file(&path).await;
+        return Err(e);
+    }
+    by_owner(state, &p, &id).await
+}
+
+async fn make_staging_file(path: &std::path::Path) -> Result<()> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let f = std::fs::File::create(&path)?;
+        f.sync_all()?;
+        if let Some(dir) = path.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))?
+    .map_err(|e| Error::Internal(e.into()))
+}
+
+/// Where the import will put the bytes: a pool the caller may fill, or a host's images pool.
+async fn resolve_target(state: &AppState, p: &Principal, meta: &BTreeMap<String, String>) -> Result<Value> {
+    let (host, facts) = match (meta.get("pool"), meta.get("host")) {
+        (Some(pool), _) => {
+            authorize(p, Action::StorageManage, Resource::System).map_err(|_| Error::invalid("pool", "not_allowed"))?;
+            pools::locate(state, pool).await.map_err(|e| match e {
+                Error::NotFound(_) => Error::invalid("pool", "not_found"),
+                other => other,
+            })?
+        }
+        (None, Some(host)) => {
+            let id: i64 = host.parse().map_err(|_| Error::invalid("host", "not_found"))?;
+            pools::images_pool(state, id).await.map_err(|e| match e {
+                Error::NotFound(_) => Error::invalid("host", "not_found"),
+                other => other,
+            })?
+        }
+        (None, None) => {
+            let hosts = db::hosts::list(&state.db).await?;
+            let online = state.virt.online_hosts();
+            let first = hosts
+                .iter()
+                .find(|h| online.contains(&h.id))
+                .ok_or(Error::invalid("host", "none_online"))?;
+            pools::images_pool(state, first.id).await?
+        }
+    };
+    if facts.state != "running" {
+        return Err(Error::invalid("pool", "not_running"));
+    }
+    Ok(json!({ "host_id": host.id, "host_name": host.name, "pool": facts.uuid, "pool_name": facts.name }))
+}
+
+/// The caller's own upload; anyone else's (or an expired one) is not found.
+pub async fn by_owner(state: &AppState, p: &Principal, id: &str) -> Result<UploadRow> {
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::NotFound("upload"));
+    }
+    let row: Option<UploadRow> = sqlx::query_as("SELECT * FROM uploads WHERE id = ? AND owner_id = ?")
+        .bind(id)
+        .bind(p.id)
+        .fetch_optional(&state.db)
+        .await?;
+    row.filter(|r| r.state != "receiving" || r.expires_at > db::now_ms())
+        .ok_or(Error::NotFound("upload"))
+}
+
+pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<UploadRow> {
+    by_owner(state, caller.require()?, id).await
+}
+
+/// The caller's uploads that still wait for bytes (to resume from another browser) or failed to import.
+pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<Upload>> {
+    let p = caller.require()?;
+    let rows: Vec<UploadRow> = sqlx::query_as(
+        "SELECT * FROM uploads WHERE owner_id = ? AND state IN ('receiving', 'importing', 'failed') AND expires_at > ?
+         ORDER BY created_at DESC",
+    )
+    .bind(p.id)
+    .bind(db::now_ms())
+    .fetch_all(&state.db)
+    .await?;
+    Ok(rows.iter().map(UploadRow::to_api).collect())
+}
+
+/// A chunk's checksum as tus sends it: `Upload-Checksum: <algorithm> <base64>`.
+pub enum ChunkSum {
+    Sha1(sha1::Sha1, Vec<u8>),
+    Sha256(Sha256, Vec<u8>),
+    Md5(Md5, Vec<u8>),
+}
+
+impl ChunkSum {
+    pub fn parse(header: &str) -> Result<ChunkSum> {
+        let (alg, b64) = header.trim().split_once(' ').ok_or(UploadError::ChecksumAlgorithm)?;
+        let want = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|_| Error::invalid("Upload-Checksum", "bad_base64"))?;
+        Ok(match alg {
+            "sha1" => ChunkSum::Sha1(sha1::Sha1::new(), want),
+            "sha256" => ChunkSum::Sha256(Sha256::new(), want),
+            "md5" => ChunkSum::Md5(Md5::new(), want),
+            _ => return Err(UploadError::ChecksumAlgorithm.into()),
+        })
+    }
+    fn update(&mut self, b: &[u8]) {
+        match self {
+            ChunkSum::Sha1(h, _) => h.update(b),
+            ChunkSum::Sha256(h, _) => h.update(b),
+            ChunkSum::Md5(h, _) => h.update(b),
+        }
+    }
+    fn matches(self) -> bool {
+        match self {
+            ChunkSum::Sha1(h, w) => h.finalize().as_slice() == w.as_slice(),
+            ChunkSum::Sha256(h, w) => h.finalize().as_slice() == w.as_slice(),
+            ChunkSum::Md5(h, w) => h.finalize().as_slice() == w.as_slice(),
+        }
+    }
+}
+
+/// Rebuilds the running hashes from the first `offset` staged bytes (after a restart).
+async fn rehash(path: PathBuf, offset: i64) -> Result<Hashing> {
+    tokio::task::spawn_blocking(move || -> std::io::Result<Hashing> {
+        use std::io::Read;
+        let mut f = std::fs::File::open(&path)?;
+        let mut h = Hashing {
+            offset: 0,
+            sha256: Sha256::new(),
+            md5: Md5::new(),
+        };
+        let mut buf = vec![0u8; 1 << 20];
+        let mut left = offset as u64;
+        while left > 0 {
+            let want = left.min(buf.len() as u64) as usize;
+            let n = f.read(&mut buf[..want])?;
+            if n == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "staged file too short",
+                ));
+            }
+            h.sha256.update(&buf[..n]);
+            h.md5.update(&buf[..n]);
+            left -= n as u64;
+        }
+        h.offset = offset;
+        Ok(h)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))?
+    .map_err(|e| Error::Internal(e.into()))
+}
+
+/// Appends a chunk at `offset`: written, synced to disk, then recorded, then acknowledged. A chunk with a wrong
+/// checksum or past the declared length is discarded whole; a chunk cut off mid-way (no checksum to check) keeps
+/// what arrived. Returns the new offset.
+pub async fn patch<S, E>(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    offset: i64,
+    mut checksum: Option<ChunkSum>,
+    mut body: S,
+) -> Result<UploadRow>
+where
+    S: futures::Stream<Item = std::result::Result<bytes::Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    use futures::StreamExt;
+    use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+    let p = caller.require()?.clone();
+    let slot = state.uploads.slot(id);
+    let mut guard = tokio::time::timeout(std::time::Duration::from_secs(15), slot.lock())
+        .await
+        .map_err(|_| Error::Busy { retry_after: 5 })?;
+    let row = by_owner(state, &p, id).await?;
+    if row.state != "receiving" {
+        return Err(UploadError::OffsetMismatch { current: row.received }.into());
+    }
+    if offset != row.received {
+        return Err(UploadError::OffsetMismatch { current: row.received }.into());
+    }
+    let path = staged(state, id);
+    let hashing = match guard.take() {
+        Some(h) if h.offset == row.received => h,
+        _ => rehash(path.clone(), row.received).await?,
+    };
+    let (mut sha256, mut md5) = (hashing.sha256.clone(), hashing.md5.clone());
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    // Bytes past the acknowledged offset were never acknowledged (a crash mid-chunk): drop them.
+    file.set_len(row.received as u64)
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    file.seek(std::io::SeekFrom::Start(row.received as u64))
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    let room = row.length - row.received;
+    let mut written: i64 = 0;
+    let mut failure: Option<Error> = None;
+    let mut cut_off = false;
+    while let Some(chunk) = body.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(upload = id, error = %e, "upload chunk cut off");
+                cut_off = true;
+                break;
+            }
+        };
+        if written + chunk.len() as i64 > room {
+            failure = Some(UploadError::PastLength.into());
+            break;
+        }
+        if let Err(e) = file.write_all(&chunk).await {
+            failure = Some(if e.raw_os_error() == Some(libc::ENOSPC) {
+                Error::NoSpace
+            } else {
+                Error::Internal(e.into())
+            });
+            break;
+        }
+        if let Some(c) = checksum.as_mut() {
+            c.update(&chunk);
+        }
+        sha256.update(&chunk);
+        md5.update(&chunk);
+        written += chunk.len() as i64;
+    }
+    if failure.is_none() && (cut_off && checksum.is_some()) {
+        failure = Some(UploadError::ChecksumMismatch.into());
+    }
+    if failure.is_none() {
+        if let Some(c) = checksum.take() {
+            if !c.matches() {
+                failure = Some(UploadError::ChecksumMismatch.into());
+            }
+        }
+    }
+    if let Some(e) = failure {
+        let _ = file.set_len(row.received as u64).await;
+        *guard = Some(hashing);
+        return Err(e);
+    }
+    file.sync_data().await.map_err(|e| Error::Internal(e.into()))?;
+    drop(file);
+    let received = row.received + written;
+    let complete = received == row.length;
+    let mut tx = db::begin_write(&state.db).await?;
+    sqlx::query("UPDATE uploads SET received = ? WHERE id = ?")
+        .bind(received)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if complete {
+        let sums = json!({
+            "sha256": hex::encode(sha256.clone().finalize()),
+            "md5": hex::encode(md5.clone().finalize()),
+        });
+        start_import(&mut tx, &row, &sums).await?;
+        let details = json!({ "length": row.length, "sha256": sums["sha256"] });
+        audit::commit(tx, caller, "upload.complete", &format!("upload:{id}"), &details).await?;
+        state.uploads.forget(id);
+    } else {
+        tx.commit().await?;
+        // Chunks are not audited one by one: the creation and the completion of the upload are.
+        caller.slot.mark_written();
+        *guard = Some(Hashing {
+            offset: received,
+            sha256,
+            md5,
+        });
+    }
+    let row = by_owner(state, &p, id).await?;
+    if complete {
+        if let Some(t) = row.task_id {
+            tasks::spawn(state, t);
+            tasks::publish(state, t).await;
+        }
+    }
+    Ok(row)
+}
+
+async fn start_import(tx: &mut SqliteConnection, row: &UploadRow, sums: &Value) -> Result<()> {
+    let target: Value = serde_json::from_str(&row.target).unwrap_or_default();
+    let meta = row.meta();
+    let ext = if meta.get("kind").map(String::as_str) == Some("iso") {
+        "iso"
+    } else {
+        "img"
+    };
+    let volume = format!("hangar-{}.{ext}", &row.id[..16]);
+    let params = json!({
+        "upload": row.id, "sha256": sums["sha256"], "md5": sums["md5"], "volume": volume,
+        "partial": { "host_id": target["host_id"], "pool": target["pool"], "volume": volume },
+    });
+    let task = db::tasks::insert(
+        tx,
+        "image.import",
+        &format!("upload:{}", row.id),
+        Some(row.owner_id),
+        true,
+        &params,
+    )
+    .await?;
+    sqlx::query("UPDATE uploads SET state = 'importing', task_id = ? WHERE id = ?")
+        .bind(task)
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// What the bytes are, read from their first sectors: an ISO 9660 image, a qcow2 image (with its virtual size),
+/// or raw disk data.
+pub fn sniff(head: &[u8], length: u64) -> (&'static str, u64) {
+    if head.len() >= 0x8006 && &head[0x8001..0x8006] == b"CD001" {
+        return ("iso", length);
+    }
+    if head.len() >= 32 && &head[..4] == b"QFI\xfb" {
+        let mut size = [0u8; 8];
+        size.copy_from_slice(&head[24..32]);
+        return ("qcow2", u64::from_be_bytes(size));
+    }
+    if head.len() >= 4 && (&head[..4] == b"KDMV" || &head[..4] == b"# Di") {
+        return ("vmdk", length);
+    }
+    ("raw", length)
+}
+
+/// The import task: checks the file is what its kind says and matches the checksum given, streams it into a
+/// new volume of the target pool through libvirt, records the image, and removes the staged file.
+pub async fn run_import(ctx: &tasks::Ctx) -> Result<Value> {
+    let state = &ctx.state;
+    let id = ctx.params["upload"].as_str().unwrap_or_default().to_string();
+    let row: UploadRow = sqlx::query_as("SELECT * FROM uploads WHERE id = ?")
+        .bind(&id)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(Error::NotFound("upload"))?;
+    if let Some(image) = row.image_id {
+        // Imported before a restart cut the task's end short.
+        return Ok(json!({ "image_id": image }));
+    }
+    let meta = row.meta();
+    let path = staged(state, &id);
+    ctx.progress("checking", None, None).await;
+    let head = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+            use std::io::Read;
+            let mut buf = Vec::with_capacity(0x8800);
+            std::fs::File::open(path)?.take(0x8800).read_to_end(&mut buf)?;
+            Ok(buf)
+        })
+        .await
+        .map_err(|e| Error::Internal(e.into()))?
+        .map_err(|e| Error::Internal(e.into()))?
+    };
+    let kind = meta.get("kind").cloned().unwrap_or_default();
+    let (format, virtual_size) = sniff(&head, row.length as u64);
+    let format = match (kind.as_str(), format) {
+        ("iso", "iso") => "iso",
+        ("iso", _) => {
+            return Err(UploadError::WrongFormat {
+                expected: "an ISO 9660 image",
+            }
+            .into())
+        }
+        ("template", "qcow2") => "qcow2",
+        ("template", "raw") if row.length % 512 == 0 => "raw",
+        _ => {
+            return Err(UploadError::WrongFormat {
+                expected: "a qcow2 or raw disk image",
+            }
+            .into())
+        }
+    };
+    let (sha256, md5) = (
+        ctx.params["sha256"].as_str().unwrap_or_default().to_string(),
+        ctx.params["md5"].as_str().unwrap_or_default().to_string(),
+    );
+    if let Some(c) = meta.get("checksum") {
+        let (alg, want) = expected_checksum(c)?;
+        let got = if alg == "sha256" { &sha256 } else { &md5 };
+        if got != &want {
+            return Err(UploadError::FileChecksumMismatch {
+                algorithm: if alg == "sha256" { "SHA-256" } else { "MD5" },
+            }
+            .into());
+        }
+    }
+    let target: Value = serde_json::from_str(&row.target).unwrap_or_default();
+    let (Some(host_id), Some(pool_uuid)) = (target["host_id"].as_i64(), target["pool"].as_str()) else {
+        return Err(Error::Internal(anyhow::anyhow!("upload without a target")));
+    };
+    let host_name = target["host_name"].as_str().unwrap_or_default().to_string();
+    let volume = ctx.params["volume"].as_str().unwrap_or_default().to_string();
+    let conn = state.virt.connection(host_id, &host_name)?;
+    ctx.check()?;
+    let (pool_uuid_s, vol_name, len) = (pool_uuid.to_string(), volume.clone(), row.length as u64);
+    let vol_format = if format == "qcow2" { "qcow2" } else { "raw" };
+    let capacity = if format == "qcow2" { virtual_size.max(len) } else { len };
+    let (pool_name, vol_path) = ctx
+        .blocking("importing", len, move |meter| {
+            let lv = crate::virt::from_libvirt;
+            let p = storage::pool(&conn, &pool_uuid_s).map_err(lv)?;
+            // What an interrupted run left is removed first: this step starts from the beginning.
+            if let Ok(old) = p.lookup_storage_vol_by_name(&vol_name) {
+                old.delete(0).map_err(lv)?;
+            }
+            let xml =
+                pool_xml::volume_xml(&vol_name, vol_format, capacity, None).map_err(|e| Error::Internal(e.into()))?;
+            let vol = virt::storage_vol::StorageVol::create_xml(&p, &xml, 0).map_err(lv)?;
+            let mut file = std::fs::File::open(&path).map_err(|e| Error::Internal(e.into()))?;
+            storage::upload_file(&conn, &vol, &mut file, len, &meter)?;
+            let _ = p.refresh(0);
+            let vol = p.lookup_storage_vol_by_name(&vol_name).map_err(lv)?;
+            Ok((p.name().map_err(lv)?, vol.path().map_err(lv)?))
+        })
+        .await?;
+    ctx.progress("recording", None, None).await;
+    let facts = facts_of(&meta)?;
+    let name = meta.get("name").cloned().unwrap_or_else(|| volume.clone());
+    let visibility = meta.get("visibility").cloned().unwrap_or_else(|| "private".into());
+    let mut tx = db::begin_write(&state.db).await?;
+    let image_id = db::images::insert(
+        &mut tx,
+        &db::images::NewImage {
+            name: &name,
+            kind: &kind,
+            visibility: &visibility,
+            owner_id: Some(row.owner_id),
+            format,
+            size_bytes: row.length,
+            virtual_size_bytes: capacity as i64,
+            sha256: &sha256,
+            md5: &md5,
+            facts: &facts,
+            q_disk_gib: row.q_disk_gib,
+        },
+    )
+    .await?;
+    db::images::add_copy(&mut tx, image_id, host_id, pool_uuid, &pool_name, &volume, &vol_path).await?;
+    sqlx::query("UPDATE uploads SET state = 'imported', image_id = ?, q_disk_gib = 0 WHERE id = ?")
+        .bind(image_id)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let staged = staged(state, &id);
+    let _ = tokio::fs::remove_file(&staged).await;
+    Ok(json!({ "image_id": image_id }))
+}
+
+/// At a task's end, in its transaction: a failed or cancelled import leaves its upload `failed` (the staged
+/// bytes are kept until the upload expires or is deleted).
+pub async fn settle_task(tx: &mut SqliteConnection, row: &TaskRow, s: TaskState, code: Option<&str>) -> Result<()> {
+    if row.kind != "image.import" || s == TaskState::Succeeded {
+        return Ok(());
+    }
+    let id = row.params()["upload"].as_str().unwrap_or_default().to_string();
+    sqlx::query("UPDATE uploads SET state = 'failed', error_code = ? WHERE id = ? AND state = 'importing'")
+        .bind(code)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// tus termination: removes the staged bytes and gives the reserved quota back. Refused while importing.
+pub async fn terminate(state: &AppState, caller: &Caller, id: &str) -> Result<()> {
+    let p = caller.require()?.clone();
+    let slot = state.uploads.slot(id);
+    let _guard = tokio::time::timeout(std::time::Duration::from_secs(15), slot.lock())
+        .await
+        .map_err(|_| Error::Busy { retry_after: 5 })?;
+    let row = by_owner(state, &p, id).await?;
+    if row.state == "importing" {
+        return Err(Error::InvalidState(
+            "the upload is being imported; cancel its task first".into(),
+        ));
+    }
+    let mut tx = db::begin_write(&state.db).await?;
+    remove(&mut tx, &row).await?;
+    audit::commit(
+        tx,
+        caller,
+        "upload.delete",
+        &format!("upload:{id}"),
+        &json!({ "received": row.received }),
+    )
+    .await?;
+    let _ = tokio::fs::remove_file(staged(state, id)).await;
+    state.uploads.forget(id);
+    Ok(())
+}
+
+async fn remove(tx: &mut SqliteConnection, row: &UploadRow) -> Result<()> {
+    if row.q_disk_gib > 0 {
+        quota::release(
+            tx,
+            row.owner_id,
+            Usage {
+                disk_gib: row.q_disk_gib,
+                ..Usage::default()
+            },
+        )
+        .await?;
+    }
+    sqlx::query("DELETE FROM uploads WHERE id = ?")
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Removes expired unfinished uploads (and failed ones past their expiry): files, rows and reserved quota.
+pub async fn expire(state: &AppState) -> Result<usize> {
+    let rows: Vec<UploadRow> =
+        sqlx::query_as("SELECT * FROM uploads WHERE state IN ('receiving', 'failed') AND expires_at <= ?")
+            .bind(db::now_ms())
+            .fetch_all(&state.db)
+            .await?;
+    let caller = Caller::system("expiry");
+    for row in &rows {
+        let mut tx = db::begin_write(&state.db).await?;
+        remove(&mut tx, row).await?;
+        let details = json!({ "received": row.received, "length": row.length });
+        audit::record(
+            &mut tx,
+            &caller,
+            "upload.expire",
+            Some(&format!("upload:{}", row.id)),
+            audit::Outcome::Ok,
+            &details,
+        )
+        .await?;
+        tx.commit().await?;
+        let _ = tokio::fs::remove_file(staged(state, &row.id)).await;
+        state.uploads.forget(&row.id);
+    }
+    Ok(rows.len())
+}
+
+/// Expires uploads now and then, for as long as the server runs.
+pub async fn expire_loop(state: AppState) {
+    loop {
+        match expire(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "expired unfinished uploads"),
+            Err(e) => tracing::warn!(error = ?e, "expiring uploads"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(300)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_is_decoded_and_checked() {
+        let m = parse_metadata("filename ZGViaWFuLmlzbw==,kind aXNv,empty").unwrap();
+        assert_eq!(m["filename"], "debian.iso");
+        assert_eq!(m["kind"], "iso");
+        assert_eq!(m["empty"], "");
+        assert!(parse_metadata("filename !!!").is_err());
+        assert!(parse_metadata("a aXNv,a aXNv").is_err());
+        assert!(parse_metadata("bad/key aXNv").is_err());
+    }
+
+    #[test]
+    fn sniffing_tells_iso_qcow2_and_raw_apart() {
+        let mut iso = vec![0u8; 0x8800];
+        iso[0x8001..0x8006].copy_from_slice(b"CD001");
+        assert_eq!(sniff(&iso, 1 << 20).0, "iso");
+        let mut q = vec![0u8; 64];
+        q[..4].copy_from_slice(b"QFI\xfb");
+        q[24..32].copy_from_slice(&(10u64 << 30).to_be_bytes());
+        assert_eq!(sniff(&q, 1 << 20), ("qcow2", 10 << 30));
+        assert_eq!(sniff(&[0u8; 512], 512).0, "raw");
+    }
+
+    #[test]
+    fn expected_checksums_are_algorithm_and_hex() {
+        assert!(expected_checksum(&format!("sha256 {}", "a".repeat(64))).is_ok());
+        assert!(expected_checksum("sha256 abc").is_err());
+        assert!(expected_checksum(&format!("crc32 {}", "a".repeat(8))).is_err());
+        assert_eq!(
+            expected_checksum(&format!("md5 {}", "A".repeat(32))).unwrap().1,
+            "a".repeat(32)
+        );
+    }
+}
