@@ -36,6 +36,11 @@ install_packages() {
   command -v genisoimage >/dev/null || need+=(genisoimage)
   command -v cpio >/dev/null || need+=(cpio)
   command -v xz >/dev/null || need+=(xz-utils)
+  # Storage backends beyond `dir`/`fs`, so libvirt can accept (define) every pool type Hangar builds.
+  local backends=/usr/lib/x86_64-linux-gnu/libvirt/storage-backend new_backends=0
+  for b in logical iscsi rbd zfs; do
+    [[ -f $backends/libvirt_storage_backend_$b.so ]] || { need+=("libvirt-daemon-driver-storage-$b"); new_backends=1; }
+  done
   (( ${#need[@]} )) || return 0
   log "installing ${need[*]} (bookworm-backports for libvirt and QEMU)"
   mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/prefs.d"
@@ -52,6 +57,11 @@ SRC
   apt-get "${o[@]}" update -qq
   DEBIAN_FRONTEND=noninteractive apt-get "${o[@]}" install -y -qq --no-install-recommends \
     -o Dpkg::Options::=--force-confold "${need[@]}" qemu-utils >/dev/null
+  # A running daemon loads backends only at its start: restart the ones this script started.
+  if (( new_backends )); then
+    stop_pidfile /run/libvirt/hangar-libvirtd.pid
+    stop_host2
+  fi
 }
 
 conf_libvirtd() { # listen_addr host_uuid -> libvirtd.conf text
@@ -189,11 +199,14 @@ start_host2() {
   log "host2 did not answer"; return 1
 }
 
-stop_host2() {
-  if alive "$H2/run/libvirtd.pid"; then kill "$(cat "$H2/run/libvirtd.pid")"; fi
-  for _ in $(seq 50); do alive "$H2/run/libvirtd.pid" || return 0; sleep 0.1; done
-  kill -9 "$(cat "$H2/run/libvirtd.pid")" 2>/dev/null || true
+stop_pidfile() { # pidfile: TERM, wait up to 5 s, then KILL
+  if alive "$1"; then kill "$(cat "$1")"; fi
+  for _ in $(seq 50); do alive "$1" || return 0; sleep 0.1; done
+  kill -9 "$(cat "$1")" 2>/dev/null || true
+  for _ in $(seq 20); do alive "$1" || return 0; sleep 0.1; done
 }
+
+stop_host2() { stop_pidfile "$H2/run/libvirtd.pid"; }
 
 case "$cmd" in
   local) install_packages; start_local ;;

@@ -201,11 +201,27 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Imports a complete upload once more after its import failed (a full pool, a host that was offline).
+#[utoipa::path(post, path = "/api/v1/uploads/{id}/import", operation_id = "upload.import", tag = "uploads",
+    params(("id" = String, Path)),
+    responses((status = 202, body = Upload), (status = 404, body = ApiError), (status = 409, body = ApiError)))]
+pub async fn import(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<(StatusCode, Json<Upload>)> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(uploads::retry(&state, &caller, &id).await?.to_api()),
+    ))
+}
+
 /// This resource's routes (no body limit: chunks are streamed to disk and bounded by the declared length).
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::new()
         .routes(utoipa_axum::routes!(options, create, list))
         .routes(utoipa_axum::routes!(head, get, patch, delete))
+        .routes(utoipa_axum::routes!(import))
         .layer(axum::middleware::from_fn(tus_headers))
         .layer(axum::extract::DefaultBodyLimit::disable())
 }

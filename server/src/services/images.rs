@@ -399,6 +399,7 @@ pub async fn run_copy(ctx: &tasks::Ctx) -> Result<Value> {
             if let Ok(old) = dp.lookup_storage_vol_by_name(&vol) {
                 old.delete(0).map_err(lv)?;
             }
+            storage::ensure_space(&dp, total)?;
             let xml = pool_xml::volume_xml(&vol, &format, capacity, None).map_err(|e| Error::Internal(e.into()))?;
             let dst = virt::storage_vol::StorageVol::create_xml(&dp, &xml, 0).map_err(lv)?;
             storage::copy_between(&src_conn, &src, &dst_conn, &dst, 0, &meter)?;

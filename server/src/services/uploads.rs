@@ -226,6 +226,9 @@ pub async fn create(state: &AppState, caller: &Caller, length: i64, meta_header:
     }
     facts_of(&meta)?;
     let target = resolve_target(state, &p, &meta).await?;
+    if target["available"].as_i64().is_some_and(|a| a < length) {
+        return Err(Error::NoSpace);
+    }
     let q_disk_gib = if public { 0 } else { (length + GIB - 1) / GIB };
     let id = crate::auth::tokens::random_hex(16);
     let now = db::now_ms();
@@ -311,7 +314,10 @@ async fn resolve_target(state: &AppState, p: &Principal, meta: &BTreeMap<String,
     if facts.state != "running" {
         return Err(Error::invalid("pool", "not_running"));
     }
-    Ok(json!({ "host_id": host.id, "host_name": host.name, "pool": facts.uuid, "pool_name": facts.name }))
+    Ok(
+        json!({ "host_id": host.id, "host_name": host.name, "pool": facts.uuid, "pool_name": facts.name,
+        "available": facts.available }),
+    )
 }
 
 /// The caller's own upload; anyone else's (or an expired one) is not found.
@@ -676,6 +682,7 @@ pub async fn run_import(ctx: &tasks::Ctx) -> Result<Value> {
             if let Ok(old) = p.lookup_storage_vol_by_name(&vol_name) {
                 old.delete(0).map_err(lv)?;
             }
+            storage::ensure_space(&p, len)?;
             let xml =
                 pool_xml::volume_xml(&vol_name, vol_format, capacity, None).map_err(|e| Error::Internal(e.into()))?;
             let vol = virt::storage_vol::StorageVol::create_xml(&p, &xml, 0).map_err(lv)?;
@@ -733,6 +740,41 @@ pub async fn settle_task(tx: &mut SqliteConnection, row: &TaskRow, s: TaskState,
         .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+/// Imports a complete upload whose import failed (the pool was full, the host offline) once more.
+pub async fn retry(state: &AppState, caller: &Caller, id: &str) -> Result<UploadRow> {
+    let p = caller.require()?.clone();
+    let row = by_owner(state, &p, id).await?;
+    if row.state != "failed" || row.received != row.length {
+        return Err(Error::InvalidState(
+            "only a complete upload whose import failed can be imported again".into(),
+        ));
+    }
+    let old = match row.task_id {
+        Some(t) => db::tasks::by_id(&state.db, t).await?,
+        None => None,
+    };
+    let sums = old.map(|t| t.params()).unwrap_or_default();
+    let mut tx = db::begin_write(&state.db).await?;
+    start_import(&mut tx, &row, &sums).await?;
+    sqlx::query("UPDATE uploads SET error_code = NULL WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::commit(
+        tx,
+        caller,
+        "upload.import",
+        &format!("upload:{id}"),
+        &json!({ "retry": true }),
+    )
+    .await?;
+    let row = by_owner(state, &p, id).await?;
+    if let Some(t) = row.task_id {
+        tasks::spawn(state, t);
+    }
+    Ok(row)
 }
 
 /// tus termination: removes the staged bytes and gives the reserved quota back. Refused while importing.

@@ -317,6 +317,7 @@ pub async fn run_clone(ctx: &tasks::Ctx) -> Result<Value> {
         let src = p
             .lookup_storage_vol_by_name(&source)
             .map_err(crate::virt::from_libvirt)?;
+        storage::ensure_space(&p, total)?;
         let xml = pool_xml::volume_xml(&name, &format, capacity, None).map_err(|e| Error::Internal(e.into()))?;
         let dst = virt::storage_vol::StorageVol::create_xml(&p, &xml, 0).map_err(crate::virt::from_libvirt)?;
         storage::copy_between(&conn, &src, &conn, &dst, 0, &meter)?;

@@ -255,3 +255,14 @@ pub async fn delete_volume_if_exists(virt: &Virt, host_id: i64, pool_uuid: &str,
         other => other,
     }
 }
+
+/// Fails with `no_space` unless the pool has `need` bytes free (after a refresh). Checked before bytes are
+/// streamed in: libvirt 11.3's daemon dies when a volume upload hits ENOSPC, so it must never get that far.
+pub fn ensure_space(p: &StoragePool, need: u64) -> Result<()> {
+    let _ = p.refresh(0);
+    let info = p.info().map_err(from_libvirt)?;
+    if info.available < need {
+        return Err(Error::NoSpace);
+    }
+    Ok(())
+}
