@@ -66,6 +66,47 @@ fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<V
         // A shut-off VM cannot be forced off: the owner, operators and admins get past authorization to 409.
         ("post", "/api/v1/vms/{id}/actions/{action}") => ([401, 409, 404, 409, 403, 409], None),
         ("get", "/api/v1/events") => ([401, 200, 200, 200, 200, 200], None),
+        // Storage is for those who run the hosts; auditors read it.
+        ("get", "/api/v1/pools")
+        | ("get", "/api/v1/pools/{id}")
+        | ("get", "/api/v1/pools/{id}/volumes")
+        | ("get", "/api/v1/pools/{id}/volumes/{name}")
+        | ("get", "/api/v1/pools/{id}/volumes/{name}/content") => ([401, 403, 403, 200, 200, 200], None),
+        ("post", "/api/v1/pools") => ([401, 403, 403, 201, 403, 201], Some(json!({}))),
+        ("patch", "/api/v1/pools/{id}") => ([401, 403, 403, 200, 403, 200], Some(json!({ "autostart": false }))),
+        ("delete", "/api/v1/pools/{id}") | ("delete", "/api/v1/pools/{id}/volumes/{name}") => {
+            ([401, 403, 403, 204, 403, 204], None)
+        }
+        ("post", "/api/v1/pools/{id}/actions/{action}")
+        | ("post", "/api/v1/pools/{id}/volumes/{name}/actions/wipe") => ([401, 403, 403, 200, 403, 200], None),
+        ("post", "/api/v1/pools/{id}/volumes") => ([401, 403, 403, 201, 403, 201], Some(json!({}))),
+        ("post", "/api/v1/pools/{id}/volumes/{name}/actions/resize") => {
+            ([401, 403, 403, 200, 403, 200], Some(json!({})))
+        }
+        ("post", "/api/v1/pools/{id}/volumes/{name}/actions/clone") => {
+            ([401, 403, 403, 202, 403, 202], Some(json!({})))
+        }
+        // Images: public ones are everyone's; a private one is its owner's (others do not find it).
+        ("get", "/api/v1/images") | ("get", "/api/v1/uploads") | ("get", "/api/v1/tasks") => {
+            ([401, 200, 200, 200, 200, 200], None)
+        }
+        ("post", "/api/v1/images") => ([401, 403, 403, 201, 403, 201], Some(json!({}))),
+        ("get", "/api/v1/images/{id}") | ("get", "/api/v1/images/{id}/content") => {
+            ([401, 200, 404, 200, 200, 200], None)
+        }
+        ("patch", "/api/v1/images/{id}") => ([401, 200, 404, 200, 403, 200], Some(json!({ "name": "renamed" }))),
+        ("delete", "/api/v1/images/{id}") => ([401, 204, 404, 204, 403, 204], None),
+        // The only host already holds a copy: those allowed get past authorization to 409.
+        ("post", "/api/v1/images/{id}/actions/copy") => ([401, 409, 404, 409, 403, 409], Some(json!({}))),
+        // Uploads belong to their creator alone: anyone else gets 404, admins too.
+        ("post", "/api/v1/uploads") => ([401, 201, 201, 201, 403, 201], None),
+        ("get", "/api/v1/uploads/{id}") => ([401, 200, 404, 404, 404, 404], None),
+        ("patch", "/api/v1/uploads/{id}") => ([401, 204, 404, 404, 404, 404], None),
+        ("delete", "/api/v1/uploads/{id}") => ([401, 204, 404, 404, 404, 404], None),
+        ("post", "/api/v1/uploads/{id}/import") => ([401, 409, 404, 404, 404, 404], None),
+        // A finished task: seen by its owner and by those who see everything; cancelling it is a 409.
+        ("get", "/api/v1/tasks/{id}") => ([401, 200, 404, 200, 200, 200], None),
+        ("post", "/api/v1/tasks/{id}/cancel") => ([401, 409, 404, 409, 403, 409], None),
         _ => return None,
     };
     Some(rows)
@@ -75,6 +116,20 @@ struct World {
     srv: TestServer,
     admin: Client,
     counter: usize,
+    host: i64,
+    pool: String,
+    /// Pools made during the test, removed at its end.
+    pools: Vec<String>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        for p in &self.pools {
+            let _ = common::guest::virsh(LOCAL, &["pool-destroy", p]);
+            let _ = common::guest::virsh(LOCAL, &["pool-delete", p]);
+            let _ = common::guest::virsh(LOCAL, &["pool-undefine", p]);
+        }
+    }
 }
 
 impl World {
@@ -125,6 +180,80 @@ impl World {
         .unwrap()
     }
 
+    fn unique(&mut self, what: &str) -> String {
+        self.counter += 1;
+        format!("hangar-matrix-{what}{}-{}", self.counter, std::process::id())
+    }
+
+    /// A running dir pool of the test's own.
+    async fn fresh_pool(&mut self) -> String {
+        let name = self.unique("p");
+        self.pools.push(name.clone());
+        let (s, p) = self
+            .admin
+            .call(
+                Method::POST,
+                "/api/v1/pools",
+                Some(json!({ "host_id": self.host, "name": name, "kind": "dir",
+                    "target_path": format!("/var/lib/libvirt/images/{name}"), "build": true })),
+            )
+            .await;
+        assert_eq!(s, 201, "{p}");
+        p["id"].as_str().unwrap().to_string()
+    }
+
+    /// A 1 MiB qcow2 volume in the test's pool.
+    async fn fresh_volume(&mut self) -> String {
+        let name = self.unique("v");
+        let (s, v) = self
+            .admin
+            .call(
+                Method::POST,
+                &format!("/api/v1/pools/{}/volumes", self.pool),
+                Some(json!({ "name": name, "capacity_bytes": 1 << 20 })),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        name
+    }
+
+    /// A private template of `owner`, kept in a volume of the test's pool.
+    async fn owned_image(&mut self, owner: i64) -> i64 {
+        let vol = self.fresh_volume().await;
+        let (s, img) = self
+            .admin
+            .call(
+                Method::POST,
+                "/api/v1/images",
+                Some(
+                    json!({ "pool_id": self.pool, "volume": vol, "name": vol, "kind": "template",
+                    "visibility": "private" }),
+                ),
+            )
+            .await;
+        assert_eq!(s, 201, "{img}");
+        let id = img["id"].as_i64().unwrap();
+        sqlx::query("UPDATE images SET owner_id = ?, q_disk_gib = 0 WHERE id = ?")
+            .bind(owner)
+            .bind(id)
+            .execute(&self.srv.state().db)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// A finished task of `owner`.
+    async fn owned_task(&self, owner: i64) -> i64 {
+        sqlx::query_scalar(
+            "INSERT INTO tasks (kind, target, owner_id, state, cancellable, created_at, finished_at)
+             VALUES ('volume.clone', 'pool:x/y', ?, 'succeeded', 1, 0, 0) RETURNING id",
+        )
+        .bind(owner)
+        .fetch_one(&self.srv.state().db)
+        .await
+        .unwrap()
+    }
+
     async fn fresh_owner(&mut self) -> (String, i64) {
         self.counter += 1;
         let name = format!("owner{}", self.counter);
@@ -140,8 +269,25 @@ async fn every_route_as_every_role() {
     for (name, role) in [("bob", "user"), ("operator", "operator"), ("auditor", "auditor")] {
         srv.create_user(&admin, name, PW, role).await;
     }
-    let mut w = World { srv, admin, counter: 0 };
-    w.srv.add_host(&w.admin, "local", LOCAL).await;
+    let mut w = World {
+        srv,
+        admin,
+        counter: 0,
+        host: 0,
+        pool: String::new(),
+        pools: Vec::new(),
+    };
+    w.host = w.srv.add_host(&w.admin, "local", LOCAL).await;
+    w.pool = w.fresh_pool().await;
+    let (s, _) = w
+        .admin
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/pools/{}", w.pool),
+            Some(json!({ "images_pool": true })),
+        )
+        .await;
+    assert_eq!(s, 200);
 
     let doc: Value = w.srv.client().get("/api/v1/openapi.json").await.1;
     let paths = doc["paths"].as_object().expect("paths");
@@ -172,6 +318,33 @@ async fn every_route_as_every_role() {
             }
             let is_vm = path.starts_with("/api/v1/vms/{id}") || path == "/api/v1/vms/batch";
             let mut guest = if is_vm { Some(w.owned_vm(owner_id).await) } else { None };
+            let shared_volume = if path.contains("{name}") {
+                Some(w.fresh_volume().await)
+            } else {
+                None
+            };
+            let image = if path.starts_with("/api/v1/images/{id}") {
+                Some(w.owned_image(owner_id).await)
+            } else {
+                None
+            };
+            let task = if path.starts_with("/api/v1/tasks/{id}") {
+                Some(w.owned_task(owner_id).await)
+            } else {
+                None
+            };
+            let upload = if path.starts_with("/api/v1/uploads/{id}") {
+                let (s, id, body) = common::tus::create(
+                    &owner_client,
+                    2,
+                    &[("filename", "m.iso"), ("kind", "iso"), ("host", &w.host.to_string())],
+                )
+                .await;
+                assert_eq!(s, 201, "{body}");
+                id
+            } else {
+                None
+            };
             for (i, role) in ROLES.iter().enumerate() {
                 let mut id = owner_id.to_string();
                 if let Some(g) = &guest {
@@ -192,8 +365,39 @@ async fn every_route_as_every_role() {
                     assert_eq!(s, 201);
                     id = t["token"]["id"].as_i64().unwrap().to_string();
                 }
+                if path.starts_with("/api/v1/pools/{id}") {
+                    id = if path == "/api/v1/pools/{id}" && method == "delete" {
+                        w.fresh_pool().await
+                    } else {
+                        w.pool.clone()
+                    };
+                }
+                let mut vol = shared_volume.clone().unwrap_or_default();
+                if path == "/api/v1/pools/{id}/volumes/{name}" && method == "delete" {
+                    vol = w.fresh_volume().await;
+                }
+                if let Some(img) = image {
+                    id = img.to_string();
+                    if method == "delete" && i > 0 {
+                        id = w.owned_image(owner_id).await.to_string();
+                    }
+                }
+                if let Some(t) = task {
+                    id = t.to_string();
+                }
+                if let Some(u) = &upload {
+                    id = u.clone();
+                }
                 let client = w.client_for(role, &owner).await;
-                let url = path.replace("{id}", &id).replace("{action}", "poweroff");
+                let action = if path.starts_with("/api/v1/pools/") {
+                    "refresh"
+                } else {
+                    "poweroff"
+                };
+                let url = path
+                    .replace("{id}", &id)
+                    .replace("{action}", action)
+                    .replace("{name}", &vol);
                 let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
                 let mut req = client.request(m, &url);
                 if path == "/api/v1/auth/login" {
@@ -214,7 +418,44 @@ async fn every_route_as_every_role() {
                     if path == "/api/v1/profile/password" && *role == "admin" {
                         b = json!({ "current_password": common::ADMIN_PW, "new_password": common::ADMIN_PW });
                     }
+                    if path == "/api/v1/pools" {
+                        let name = w.unique("p");
+                        w.pools.push(name.clone());
+                        b = json!({ "host_id": w.host, "name": name, "kind": "dir",
+                            "target_path": format!("/var/lib/libvirt/images/{name}"), "build": true });
+                    }
+                    if path == "/api/v1/pools/{id}/volumes" {
+                        b = json!({ "name": w.unique("v"), "capacity_bytes": 1 << 20 });
+                    }
+                    if path.ends_with("/actions/resize") {
+                        b = json!({ "capacity_bytes": (i as u64 + 2) << 20 });
+                    }
+                    if path.ends_with("/actions/clone") {
+                        b = json!({ "name": w.unique("c") });
+                    }
+                    if path == "/api/v1/images" {
+                        let v = w.fresh_volume().await;
+                        b = json!({ "pool_id": w.pool, "volume": v, "name": v, "kind": "template" });
+                    }
+                    if path == "/api/v1/images/{id}/actions/copy" {
+                        b = json!({ "host_id": w.host });
+                    }
                     req = req.json(&b);
+                }
+                if path.starts_with("/api/v1/uploads") {
+                    req = req.header("Tus-Resumable", "1.0.0");
+                    if path == "/api/v1/uploads" && method == "post" {
+                        req = req.header("Upload-Length", "2").header(
+                            "Upload-Metadata",
+                            common::tus::metadata(&[("filename", "m.iso"), ("kind", "iso")]),
+                        );
+                    }
+                    if method == "patch" {
+                        req = req
+                            .header("Content-Type", "application/offset+octet-stream")
+                            .header("Upload-Offset", "0")
+                            .body(vec![1u8]);
+                    }
                 }
                 let resp = req.send().await.unwrap();
                 let status = resp.status();
@@ -235,5 +476,5 @@ async fn every_route_as_every_role() {
         }
     }
     assert!(missing.is_empty(), "routes missing from the role matrix: {missing:?}");
-    assert!(checked >= 31 * 6, "only {checked} calls checked");
+    assert!(checked >= 60 * 6, "only {checked} calls checked");
 }

@@ -50,6 +50,29 @@ fn common_errors(op: &Operation) -> Vec<(u16, &'static str)> {
         out.push((501, "this hypervisor cannot do that"));
         out.push((409, "does not fit the current state"));
     }
+    if ["pool.", "volume.", "image.", "upload."]
+        .iter()
+        .any(|p| id.starts_with(p))
+    {
+        out.push((
+            502,
+            "the hypervisor refused or failed; `details.reference` finds its words in the log",
+        ));
+        out.push((501, "this hypervisor cannot do that"));
+        out.push((409, "in use, a duplicate name, or does not fit the current state"));
+        out.push((507, "not enough space in the storage pool"));
+    }
+    if id.starts_with("upload.") && id != "upload.options" {
+        out.push((412, "tus requests need `Tus-Resumable: 1.0.0`"));
+        out.push((413, "larger than allowed, or past the upload's declared length"));
+        out.push((400, "invalid tus headers or metadata"));
+    }
+    if id == "upload.patch" || id == "upload.create" {
+        out.push((415, "chunks need `Content-Type: application/offset+octet-stream`"));
+    }
+    if id.starts_with("task.") {
+        out.push((409, "already finished, or cannot be stopped"));
+    }
     if id == "host.update" || id == "host.create" {
         out.push((
             422,
@@ -87,6 +110,8 @@ pub fn document_errors(doc: &mut utoipa::openapi::OpenApi) {
             &mut item.put,
             &mut item.patch,
             &mut item.delete,
+            &mut item.head,
+            &mut item.options,
         ];
         for op in ops.into_iter().flatten() {
             for (status, why) in common_errors(op) {
