@@ -125,9 +125,7 @@ struct World {
 impl Drop for World {
     fn drop(&mut self) {
         for p in &self.pools {
-            let _ = common::guest::virsh(LOCAL, &["pool-destroy", p]);
-            let _ = common::guest::virsh(LOCAL, &["pool-delete", p]);
-            let _ = common::guest::virsh(LOCAL, &["pool-undefine", p]);
+            common::guest::drop_pool(LOCAL, p);
         }
     }
 }

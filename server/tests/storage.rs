@@ -15,9 +15,7 @@ pub struct TestPool {
 
 impl Drop for TestPool {
     fn drop(&mut self) {
-        let _ = virsh(&self.uri, &["pool-destroy", &self.name]);
-        let _ = virsh(&self.uri, &["pool-delete", &self.name]);
-        let _ = virsh(&self.uri, &["pool-undefine", &self.name]);
+        common::guest::drop_pool(&self.uri, &self.name);
     }
 }
 

@@ -12,9 +12,7 @@ use serde_json::json;
 struct PoolGuard(String);
 impl Drop for PoolGuard {
     fn drop(&mut self) {
-        let _ = virsh(LOCAL, &["pool-destroy", &self.0]);
-        let _ = virsh(LOCAL, &["pool-delete", &self.0]);
-        let _ = virsh(LOCAL, &["pool-undefine", &self.0]);
+        common::guest::drop_pool(LOCAL, &self.0);
     }
 }
 
@@ -240,7 +238,8 @@ async fn bad_files_and_bad_requests_leave_nothing_behind() {
     let h = host.to_string();
 
     // Refused at creation, before any byte: quota, size, names, kinds, targets the caller may not use.
-    let cases: Vec<(u64, Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (u64, Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             4 << 30,
             vec![("filename", "big.iso"), ("kind", "iso"), ("host", &h)],
@@ -397,10 +396,7 @@ async fn a_template_goes_to_the_second_host_through_libvirt_and_is_copied_back()
     struct H2Pool(String);
     impl Drop for H2Pool {
         fn drop(&mut self) {
-            let u = common::guest::HOST2;
-            let _ = virsh(u, &["pool-destroy", &self.0]);
-            let _ = virsh(u, &["pool-delete", &self.0]);
-            let _ = virsh(u, &["pool-undefine", &self.0]);
+            common::guest::drop_pool(common::guest::HOST2, &self.0);
         }
     }
     let _g2 = H2Pool(name.clone());

@@ -134,3 +134,20 @@ where
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Removes a pool a test made: its volumes, its directory, its definition (whatever state it is in).
+pub fn drop_pool(uri: &str, name: &str) {
+    let _ = virsh(uri, &["pool-start", name]);
+    if let Ok(list) = virsh(uri, &["vol-list", "--pool", name]) {
+        for vol in list.lines().filter_map(|l| l.split_whitespace().next()) {
+            let _ = virsh(uri, &["vol-delete", "--pool", name, vol]);
+        }
+    }
+    let _ = virsh(uri, &["pool-destroy", name]);
+    let _ = virsh(uri, &["pool-delete", name]);
+    let _ = virsh(uri, &["pool-undefine", name]);
+    // A pool deleted through the API without its contents leaves its directory: ours, named for the test.
+    if uri == LOCAL && name.starts_with("hangar-") {
+        let _ = std::fs::remove_dir_all(format!("/var/lib/libvirt/images/{name}"));
+    }
+}
