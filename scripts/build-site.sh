@@ -19,7 +19,8 @@ if [[ "${WASM_OPT:-1}" == 1 ]]; then
     "$STAGE/pkg/hangar_bg.wasm" -o "$STAGE/pkg/hangar_bg.opt.wasm"
   mv "$STAGE/pkg/hangar_bg.opt.wasm" "$STAGE/pkg/hangar_bg.wasm"
 fi
-mkdir -p "$STAGE/style" "$STAGE/vendor/swagger-ui"
+mkdir -p "$STAGE/style" "$STAGE/vendor/swagger-ui" "$STAGE/vendor/tus"
+cp node_modules/tus-js-client/dist/tus.min.js "$STAGE/vendor/tus/"
 cp style/*.css "$STAGE/style/"
 cp -r public/. "$STAGE/"
 for f in swagger-ui-bundle.js swagger-ui.css; do

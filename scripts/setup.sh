@@ -51,6 +51,11 @@ fi
 if [[ ! -f node_modules/.package-lock.json ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
   step "installing npm packages" "~30 s" npm ci --no-audit --no-fund --loglevel=error
 fi
+# tuspy, a tus client that is not ours, for the protocol tests (with --test only).
+if [[ $want_test == 1 ]] && ! python3 -c 'import tusclient' 2>/dev/null; then
+  step "installing tuspy (a Python tus client) for tests" "~10 s" \
+    python3 -m pip install --quiet --disable-pip-version-check tuspy==1.1.0
+fi
 # libvirt: the daemon (and libvirt-dev, which the build links against). Tests also get the tiny guest and host2.
 if [[ $want_test == 1 ]]; then
   step "libvirt, the test guest and the second host" "~3 min" scripts/libvirt-env.sh up

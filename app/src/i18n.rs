@@ -164,6 +164,9 @@ pub fn error_text(lang: Lang, e: &crate::api::ApiError) -> String {
         "host",
         "state",
         "applied",
+        "by",
+        "algorithm",
+        "expected",
     ]
     .into_iter()
     .map(|k| (k, detail(k)))
@@ -370,5 +373,16 @@ mod tests {
             Lang::from_accept_language("fr-FR,zh-CN;q=0.8,en;q=0.5"),
             Some(Lang::ZhCn)
         );
+    }
+}
+
+/// For the page's plain scripts (the uploader): an API error's JSON in words, in the language `lang`.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn error_text_json(lang: &str, json: &str) -> String {
+    let lang = Lang::parse(lang).unwrap_or(Lang::En);
+    match serde_json::from_str::<crate::api::ApiError>(json) {
+        Ok(e) => error_text(lang, &e),
+        Err(_) => json.chars().take(200).collect(),
     }
 }

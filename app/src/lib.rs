@@ -47,6 +47,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("vms/:id") view=pages::vms::detail::VmDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("hosts") view=pages::hosts::list::HostList ssr=SsrMode::Async/>
                     <Route path=path!("hosts/:id") view=pages::hosts::detail::HostDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("storage") view=pages::storage::list::PoolList ssr=SsrMode::Async/>
+                    <Route path=path!("storage/:id") view=pages::storage::pool::PoolPage ssr=SsrMode::Async/>
+                    <Route path=path!("images") view=pages::images::list::ImageList ssr=SsrMode::Async/>
+                    <Route path=path!("images/:id") view=pages::images::detail::ImageDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("tasks") view=pages::tasks::TasksPage ssr=SsrMode::Async/>
                     <Route path=path!("users") view=pages::users::list::UserList ssr=SsrMode::Async/>
                     <Route path=path!("users/:id") view=pages::users::detail::UserDetail ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=pages::audit::list::AuditList ssr=SsrMode::Async/>

@@ -35,6 +35,7 @@ pub fn Layout() -> impl IntoView {
 fn Frame(me: Me) -> impl IntoView {
     let i18n = use_i18n();
     let (sees_hosts, sees_users, sees_audit) = (me.can.read_hosts, me.can.list_users, me.can.read_audit);
+    let sees_storage = me.can.read_storage;
     let name = if me.user.display_name.is_empty() {
         me.user.username.clone()
     } else {
@@ -49,9 +50,10 @@ fn Frame(me: Me) -> impl IntoView {
                     <A href="/" exact=true>{t!(i18n, "nav-dashboard")}</A>
                     <A href="/vms" attr:data-testid="nav-vms">{t!(i18n, "nav-vms")}</A>
                     {sees_hosts.then(|| view! { <A href="/hosts" attr:data-testid="nav-hosts">{t!(i18n, "nav-hosts")}</A> })}
-                    <span class="nav-disabled" title=soon aria-disabled="true">{t!(i18n, "nav-storage")}</span>
+                    {sees_storage.then(|| view! { <A href="/storage" attr:data-testid="nav-storage">{t!(i18n, "nav-storage")}</A> })}
                     <span class="nav-disabled" title=soon aria-disabled="true">{t!(i18n, "nav-networks")}</span>
-                    <span class="nav-disabled" title=soon aria-disabled="true">{t!(i18n, "nav-images")}</span>
+                    <A href="/images" attr:data-testid="nav-images">{t!(i18n, "nav-images")}</A>
+                    <A href="/tasks" attr:data-testid="nav-tasks">{t!(i18n, "nav-tasks")}</A>
                     {sees_users.then(|| view! { <A href="/users" attr:data-testid="nav-users">{t!(i18n, "nav-users")}</A> })}
                     {sees_audit.then(|| view! { <A href="/audit" attr:data-testid="nav-audit">{t!(i18n, "nav-audit")}</A> })}
                     <A href="/profile" attr:data-testid="nav-profile">{t!(i18n, "nav-profile")}</A>
@@ -61,6 +63,7 @@ fn Frame(me: Me) -> impl IntoView {
             <div class="main">
                 <header class="topbar">
                     <span class="spacer"></span>
+                    <crate::components::tasks_indicator::TasksIndicator/>
                     <LanguageSwitcher signed_in=true/>
                     <span class="who" data-testid="whoami">{name}</span>
                     <button class="btn link" data-testid="logout" on:click=move |_| logout()>

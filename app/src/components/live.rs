@@ -19,7 +19,7 @@ pub fn use_live_events(on_event: impl Fn(StreamEvent) + 'static) {
                 }
             }
         });
-        for kind in ["vm", "vmremoved", "host"] {
+        for kind in ["vm", "vmremoved", "host", "task"] {
             let _ = source.add_event_listener_with_callback(kind, handler.as_ref().unchecked_ref());
         }
         let keep = send_wrapper::SendWrapper::new((source, handler));

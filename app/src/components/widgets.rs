@@ -99,6 +99,38 @@ pub fn QuotaUsage(quota: Quota) -> impl IntoView {
     }
 }
 
+/// `1.5 GiB`, `640 KiB`, `12 B`: binary units, one decimal above KiB.
+pub fn fmt_bytes(b: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// A usage bar: `used` of `total`, red above 90 %.
+#[component]
+pub fn UsageBar(used: u64, total: u64) -> impl IntoView {
+    let pct = if total == 0 {
+        0.0
+    } else {
+        used as f64 * 100.0 / total as f64
+    };
+    view! {
+        <div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{pct:.0}")
+            title=format!("{} / {} ({pct:.0} %)", fmt_bytes(used), fmt_bytes(total))>
+            <span class={if pct > 90.0 { "bar-fill high" } else { "bar-fill" }} style=format!("width: {pct:.1}%")></span>
+        </div>
+    }
+}
+
 /// `2026-11-22 01:30:05` (UTC) from Unix milliseconds; the same on server and browser.
 pub fn fmt_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
@@ -136,6 +168,13 @@ pub fn role_label(
 #[cfg(test)]
 mod tests {
     use super::fmt_time;
+
+    #[test]
+    fn formats_bytes() {
+        assert_eq!(super::fmt_bytes(12), "12 B");
+        assert_eq!(super::fmt_bytes(1536), "1.5 KiB");
+        assert_eq!(super::fmt_bytes(3 << 30), "3.0 GiB");
+    }
 
     #[test]
     fn formats_utc() {

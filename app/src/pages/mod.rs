@@ -2,8 +2,11 @@
 pub mod audit;
 pub mod dashboard;
 pub mod hosts;
+pub mod images;
 pub mod login;
 pub mod not_found;
 pub mod profile;
+pub mod storage;
+pub mod tasks;
 pub mod users;
 pub mod vms;
