@@ -1,6 +1,6 @@
 //! One image: facts, checksums, the hosts holding a copy, the VMs using it; edit, copy to a host, download,
 //! delete.
-use crate::api::{ApiError, CopyImage, Image, ImageFacts, UpdateImage};
+use crate::api::{ApiError, CopyImage, Host, Image, ImageFacts, UpdateImage};
 use crate::components::layout::use_me;
 use crate::components::widgets::{fmt_bytes, fmt_time, ErrorBox, PageError};
 use crate::i18n::use_i18n;
@@ -20,6 +20,7 @@ pub fn ImageDetailPage() -> impl IntoView {
     );
     let me = use_me();
     let reload = Callback::new(move |_| version.update(|v| *v += 1));
+    let hosts = Resource::new(|| (), |_| crate::api::hosts::list_hosts());
     view! {
         <p><a href="/images">{t!(i18n, "images-back")}</a></p>
         <Transition fallback=|| ()>
@@ -32,7 +33,7 @@ pub fn ImageDetailPage() -> impl IntoView {
                             else { m.can.manage_public_images || (m.can.upload_images && img.owner_id == Some(m.user.id)) }
                         });
                         let can_public = me.as_ref().is_some_and(|m| m.can.manage_public_images);
-                        view! { <ImageView img manage can_public reload/> }.into_any()
+                        view! { <ImageView img manage can_public reload hosts/> }.into_any()
                     }
                     Err(e) => view! { <PageError error=e/> }.into_any(),
                 }
@@ -43,7 +44,13 @@ pub fn ImageDetailPage() -> impl IntoView {
 }
 
 #[component]
-fn ImageView(img: Image, manage: bool, can_public: bool, reload: Callback<()>) -> impl IntoView {
+fn ImageView(
+    img: Image,
+    manage: bool,
+    can_public: bool,
+    reload: Callback<()>,
+    hosts: Resource<Result<Vec<Host>, ApiError>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let (k, v) = (img.kind.clone(), img.visibility.clone());
     let f = img.facts.clone();
@@ -81,7 +88,7 @@ fn ImageView(img: Image, manage: bool, can_public: bool, reload: Callback<()>) -
         </table>
         {manage.then(|| view! {
             <EditImage img=img.clone() can_public reload/>
-            <CopyToHost id=img.id/>
+            <CopyToHost id=img.id hosts/>
             <DeleteImage id=img.id/>
         })}
     }
@@ -145,9 +152,8 @@ fn EditImage(img: Image, can_public: bool, reload: Callback<()>) -> impl IntoVie
 }
 
 #[component]
-fn CopyToHost(id: i64) -> impl IntoView {
+fn CopyToHost(id: i64, hosts: Resource<Result<Vec<Host>, ApiError>>) -> impl IntoView {
     let i18n = use_i18n();
-    let hosts = Resource::new(|| (), |_| crate::api::hosts::list_hosts());
     let host = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let started = RwSignal::new(None::<i64>);

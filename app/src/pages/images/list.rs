@@ -43,13 +43,15 @@ pub fn ImageList() -> impl IntoView {
         }
     });
     let me = use_me();
+    let hosts = Resource::new(|| (), |_| crate::api::hosts::list_hosts());
+    let unfinished = Resource::new(|| (), |_| crate::api::images::list_uploads());
     view! {
         <h1>{t!(i18n, "images-title")}</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match me.await {
                     Ok(m) if m.can.upload_images || m.can.manage_public_images => {
-                        view! { <super::upload::UploadPanel can_public=m.can.manage_public_images/> }.into_any()
+                        view! { <super::upload::UploadPanel can_public=m.can.manage_public_images hosts unfinished/> }.into_any()
                     }
                     _ => ().into_any(),
                 }

@@ -1,15 +1,18 @@
 //! The upload panel: where the files go (host, kind, visibility, expected checksum, template facts), a drop zone,
 //! and the queue that `/js/uploader.js` fills (tus-js-client: pause, resume, cancel, resume after a reload).
-use crate::api::Upload;
+use crate::api::{ApiError, Host, Upload};
 use crate::i18n::use_i18n;
 use crate::t;
 use leptos::prelude::*;
 
 #[component]
-pub fn UploadPanel(can_public: bool) -> impl IntoView {
+pub fn UploadPanel(
+    can_public: bool,
+    /// Created by the page, outside any Suspense (a resource made inside one breaks hydration).
+    hosts: Resource<Result<Vec<Host>, ApiError>>,
+    unfinished: Resource<Result<Vec<Upload>, ApiError>>,
+) -> impl IntoView {
     let i18n = use_i18n();
-    let hosts = Resource::new(|| (), |_| crate::api::hosts::list_hosts());
-    let unfinished = Resource::new(|| (), |_| crate::api::images::list_uploads());
     let kind = RwSignal::new("iso".to_string());
     let labels = move || {
         let l = |k: &str| crate::i18n::lookup(i18n.0.get(), &format!("upload-{k}"), k);
@@ -33,25 +36,41 @@ pub fn UploadPanel(can_public: bool) -> impl IntoView {
                             <option value="template">{t!(i18n, "images-kind-template")}</option>
                         </select>
                     </label>
-                    <label>{t!(i18n, "vms-host")}
-                        <select name="host" data-testid="upload-host">
-                            <Suspense fallback=|| ()>
-                                {move || Suspend::new(async move {
-                                    match hosts.await {
-                                        Ok(list) => list.into_iter().map(|h| view! { <option value=h.id.to_string()>{h.name}</option> }).collect_view().into_any(),
-                                        // Those who cannot list hosts upload to the first host online.
-                                        Err(_) => view! { <option value="">{t!(i18n, "upload-any-host")}</option> }.into_any(),
-                                    }
-                                })}
-                            </Suspense>
-                        </select>
-                    </label>
-                    <label>{t!(i18n, "images-visibility")}
-                        <select name="visibility" data-testid="upload-visibility">
-                            <option value="private">{t!(i18n, "images-private")}</option>
-                            {can_public.then(|| view! { <option value="public">{t!(i18n, "images-public")}</option> })}
-                        </select>
-                    </label>
+                    // (Whole selects inside Suspense and branches: markers inside a <select> break hydration.)
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let options = match hosts.await {
+                                Ok(list) => list.into_iter().map(|h| (h.id.to_string(), h.name)).collect::<Vec<_>>(),
+                                // Those who cannot list hosts upload to the first host online.
+                                Err(_) => vec![(String::new(), crate::tr!(i18n, "upload-any-host"))],
+                            };
+                            view! {
+                                <label>{t!(i18n, "vms-host")}
+                                    <select name="host" data-testid="upload-host">
+                                        {options.into_iter().map(|(v, n)| view! { <option value=v>{n}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                            }
+                        })}
+                    </Suspense>
+                    {if can_public {
+                        view! {
+                            <label>{t!(i18n, "images-visibility")}
+                                <select name="visibility" data-testid="upload-visibility">
+                                    <option value="private">{t!(i18n, "images-private")}</option>
+                                    <option value="public">{t!(i18n, "images-public")}</option>
+                                </select>
+                            </label>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <label>{t!(i18n, "images-visibility")}
+                                <select name="visibility" data-testid="upload-visibility">
+                                    <option value="private">{t!(i18n, "images-private")}</option>
+                                </select>
+                            </label>
+                        }.into_any()
+                    }}
                     <label>{t!(i18n, "upload-expected-sha256")}
                         <input name="sha256" maxlength="64" pattern="[0-9a-fA-F]{64}" autocomplete="off" data-testid="upload-sha256"/>
                     </label>

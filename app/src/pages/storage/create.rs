@@ -1,14 +1,17 @@
 //! The form that creates a storage pool: the fields shown follow the chosen type.
-use crate::api::{ApiError, CreatePool, PoolType};
+use crate::api::{ApiError, CreatePool, Host, PoolType};
 use crate::components::widgets::ErrorBox;
 use crate::i18n::use_i18n;
 use crate::t;
 use leptos::prelude::*;
 
 #[component]
-pub fn CreatePool(on_created: Callback<()>) -> impl IntoView {
+pub fn CreatePool(
+    on_created: Callback<()>,
+    /// Created by the page, outside any Suspense (a resource made inside one breaks hydration).
+    hosts: Resource<Result<Vec<Host>, ApiError>>,
+) -> impl IntoView {
     let i18n = use_i18n();
-    let hosts = Resource::new(|| (), |_| crate::api::hosts::list_hosts());
     let open = RwSignal::new(false);
     let host = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
@@ -76,18 +79,20 @@ pub fn CreatePool(on_created: Callback<()>) -> impl IntoView {
             <form class="card form" on:submit=submit data-testid="pool-create">
                 <h2>{t!(i18n, "storage-create")}</h2>
                 <div class="grid3">
-                    <label>{t!(i18n, "vms-host")}
-                        <select required bind:value=host data-testid="pool-host">
-                            <option value="">"—"</option>
-                            <Suspense fallback=|| ()>
-                                {move || Suspend::new(async move {
-                                    hosts.await.unwrap_or_default().into_iter().map(|h| view! {
-                                        <option value=h.id.to_string()>{h.name}</option>
-                                    }).collect_view()
-                                })}
-                            </Suspense>
-                        </select>
-                    </label>
+                    // (The whole select inside Suspense: markers inside a <select> break hydration.)
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let list = hosts.await.unwrap_or_default();
+                            view! {
+                                <label>{t!(i18n, "vms-host")}
+                                    <select required bind:value=host data-testid="pool-host">
+                                        <option value="">"—"</option>
+                                        {list.into_iter().map(|h| view! { <option value=h.id.to_string()>{h.name}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                            }
+                        })}
+                    </Suspense>
                     <label>{t!(i18n, "vms-name")}<input required maxlength="64" pattern="[A-Za-z0-9_][A-Za-z0-9_.\\-]*" bind:value=name data-testid="pool-name"/></label>
                     <label>{t!(i18n, "storage-type")}
                         <select bind:value=kind data-testid="pool-kind">

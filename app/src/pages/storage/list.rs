@@ -21,12 +21,13 @@ pub fn PoolList() -> impl IntoView {
     );
     let me = use_me();
     let reload = Callback::new(move |_| version.update(|v| *v += 1));
+    let hosts = Resource::new(|| (), |_| crate::api::hosts::list_hosts());
     view! {
         <h1>{t!(i18n, "storage-title")}</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let manage = matches!(me.await, Ok(m) if m.can.manage_storage);
-                manage.then(|| view! { <super::create::CreatePool on_created=reload/> })
+                manage.then(|| view! { <super::create::CreatePool on_created=reload hosts/> })
             })}
         </Suspense>
         <Transition fallback=|| ()>
