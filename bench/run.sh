@@ -3,3 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo bench -p server --bench vms_list
+cargo build --release -p server
+cargo bench -p server --bench upload
