@@ -23,18 +23,31 @@ fn rss_kib(pid: u32, field: &str) -> u64 {
 }
 
 fn virsh(args: &[&str]) -> String {
-    let out = std::process::Command::new("virsh").args(["-q", "-c", "qemu:///system"]).args(args).output().unwrap();
+    let out = std::process::Command::new("virsh")
+        .args(["-q", "-c", "qemu:///system"])
+        .args(args)
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[tokio::main]
 async fn main() {
-    let mib: usize = std::env::var("BENCH_UPLOAD_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(2048);
+    let mib: usize = std::env::var("BENCH_UPLOAD_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2048);
     let size = mib << 20;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let bin = std::env::var("HANGAR_BIN").unwrap_or_else(|_| root.join("target/release/hangar").display().to_string());
     // Everything on one filesystem: the source, dd's output, Hangar's staging and the pool.
-    let work = tempfile::Builder::new().prefix("hangar-bench-").tempdir_in("/var/tmp").unwrap();
+    let work = tempfile::Builder::new()
+        .prefix("hangar-bench-")
+        .tempdir_in("/var/tmp")
+        .unwrap();
     let src = work.path().join("source.bin");
     {
         let mut f = std::fs::File::create(&src).unwrap();
@@ -64,7 +77,11 @@ async fn main() {
     let dd_secs = t.elapsed().as_secs_f64();
     std::fs::remove_file(work.path().join("dd.out")).unwrap();
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let data = work.path().join("data");
     let mut child = std::process::Command::new(&bin)
         .arg("serve")
@@ -93,7 +110,10 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let call = |m: Method, path: &str, body: Value| {
-        let r = http.request(m, format!("{base}{path}")).header("X-CSRF-Token", &csrf).json(&body);
+        let r = http
+            .request(m, format!("{base}{path}"))
+            .header("X-CSRF-Token", &csrf)
+            .json(&body);
         async move {
             let r = r.send().await.unwrap();
             (r.status(), r.json::<Value>().await.unwrap_or_default())
@@ -118,7 +138,13 @@ async fn main() {
     let pool_id = p["id"].as_str().unwrap().to_string();
 
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    let meta = format!("filename {},kind {},pool {},visibility {}", b64("bench.img"), b64("template"), b64(&pool_id), b64("public"));
+    let meta = format!(
+        "filename {},kind {},pool {},visibility {}",
+        b64("bench.img"),
+        b64("template"),
+        b64(&pool_id),
+        b64("public")
+    );
     let pid = child.id();
     let rss_before = rss_kib(pid, "VmRSS:");
     // Resets the peak (VmHWM) to the current size, so the peak below is the upload's.
@@ -175,15 +201,24 @@ async fn main() {
 
     let mibs = |secs: f64| mib as f64 / secs;
     println!("upload of {mib} MiB in 8 MiB chunks over loopback, same filesystem:");
-    println!("  dd conv=fsync          {:>8.1} MiB/s  ({dd_secs:.2} s)", mibs(dd_secs));
-    println!("  Hangar tus (synced)    {:>8.1} MiB/s  ({up_secs:.2} s)", mibs(up_secs));
+    println!(
+        "  dd conv=fsync          {:>8.1} MiB/s  ({dd_secs:.2} s)",
+        mibs(dd_secs)
+    );
+    println!(
+        "  Hangar tus (synced)    {:>8.1} MiB/s  ({up_secs:.2} s)",
+        mibs(up_secs)
+    );
     println!("  Hangar / dd            {:>8.2}  (goal ≥ 0.70)", dd_secs / up_secs);
     println!(
         "  Hangar peak RSS growth {:>8.1} MiB  (goal < 64 MiB; {} MiB before)",
         peak.saturating_sub(rss_before) as f64 / 1024.0,
         rss_before / 1024
     );
-    println!("  import into the pool   {import_secs:>8.2} s  ({:.1} MiB/s, through libvirt)", mibs(import_secs));
+    println!(
+        "  import into the pool   {import_secs:>8.2} s  ({:.1} MiB/s, through libvirt)",
+        mibs(import_secs)
+    );
 
     let _ = call(Method::DELETE, &format!("/api/v1/images/{image}"), json!(null)).await;
     let _ = child.kill();

@@ -483,3 +483,135 @@ async fn a_template_goes_to_the_second_host_through_libvirt_and_is_copied_back()
         "the copy's volume went with the image: {left}"
     );
 }
+
+/// `qemu-img create -f vmdk` of `size`, read back.
+fn vmdk(size: &str) -> Vec<u8> {
+    let p = std::env::temp_dir().join(format!("{}.vmdk", unique("hangar-up-vmdk")));
+    let ok = std::process::Command::new("qemu-img")
+        .args(["create", "-q", "-f", "vmdk"])
+        .arg(&p)
+        .arg(size)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let b = std::fs::read(&p).unwrap();
+    std::fs::remove_file(&p).unwrap();
+    b
+}
+
+/// A tar archive (by GNU tar, as OVA tools make them) of the given files.
+fn tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, data) in files {
+        std::fs::write(dir.path().join(name), data).unwrap();
+    }
+    let out = dir.path().join("out.ova");
+    let ok = std::process::Command::new("tar")
+        .arg("-cf")
+        .arg(&out)
+        .arg("-C")
+        .arg(dir.path())
+        .args(files.iter().map(|f| f.0))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    std::fs::read(&out).unwrap()
+}
+
+const OVF: &str = r#"<?xml version="1.0"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
+  xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData">
+  <References><File ovf:href="disk1.vmdk" ovf:id="file1"/></References>
+  <DiskSection><Disk ovf:capacity="32" ovf:capacityAllocationUnits="byte * 2^20" ovf:diskId="vmdisk1" ovf:fileRef="file1"/></DiskSection>
+  <VirtualSystem ovf:id="appliance"><Name>Appliance 1.0</Name>
+    <VirtualHardwareSection>
+      <Item><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>2</rasd:VirtualQuantity></Item>
+      <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>768</rasd:VirtualQuantity></Item>
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</Envelope>"#;
+
+#[tokio::test]
+async fn vmdk_and_ova_become_qcow2_templates_and_a_broken_ova_is_refused() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let (host, _, _g) = setup(&srv, &admin, "hangar-up-ova").await;
+    let h = host.to_string();
+
+    // A VMDK is converted: the image is qcow2 with the disk's size, and its checksum is of what is kept.
+    let id = tus::upload_all(
+        &admin,
+        &vmdk("48M"),
+        1 << 20,
+        &[("filename", "old.vmdk"), ("kind", "template"), ("host", &h)],
+    )
+    .await;
+    let (u, t) = finished(&admin, &id).await;
+    assert_eq!(t.state, TaskState::Succeeded, "{t:?}");
+    let img: Image = admin.get_as(&format!("/api/v1/images/{}", u.image_id.unwrap())).await;
+    assert_eq!(
+        (img.name.as_str(), img.format.as_str(), img.virtual_size_bytes),
+        ("old", "qcow2", 48 << 20)
+    );
+    let back = admin
+        .request(Method::GET, &format!("/api/v1/images/{}/content", img.id))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&back[..4], b"QFI\xfb", "the pool holds qcow2");
+    assert_eq!(sha256_hex(&back), img.sha256);
+
+    // An OVA: the OVF names it and gives its CPUs, memory and disk; the disk inside is converted.
+    let ova = tar(&[("appliance.ovf", OVF.as_bytes()), ("disk1.vmdk", &vmdk("32M"))]);
+    let id = tus::upload_all(
+        &admin,
+        &ova,
+        1 << 20,
+        &[("filename", "appliance.ova"), ("kind", "template"), ("host", &h)],
+    )
+    .await;
+    let (u, t) = finished(&admin, &id).await;
+    assert_eq!(t.state, TaskState::Succeeded, "{t:?}");
+    let img: Image = admin.get_as(&format!("/api/v1/images/{}", u.image_id.unwrap())).await;
+    assert_eq!(
+        (img.name.as_str(), img.format.as_str(), img.virtual_size_bytes),
+        ("Appliance 1.0", "qcow2", 32 << 20)
+    );
+    assert_eq!(
+        (
+            img.facts.default_vcpus,
+            img.facts.min_memory_mib,
+            img.facts.min_disk_gib
+        ),
+        (2, 768, 1)
+    );
+
+    // An archive without an OVF and a disk is not an OVA: refused in words, nothing left behind.
+    let broken = tar(&[("readme.txt", b"not an appliance")]);
+    let id = tus::upload_all(
+        &admin,
+        &broken,
+        1 << 20,
+        &[("filename", "broken.ova"), ("kind", "template"), ("host", &h)],
+    )
+    .await;
+    let (u, t) = finished(&admin, &id).await;
+    assert_eq!(
+        (t.state, t.error_code.as_deref()),
+        (TaskState::Failed, Some("wrong_format")),
+        "{t:?}"
+    );
+    assert_eq!(u.state, "failed");
+    let staged: Vec<_> = std::fs::read_dir(srv.config.staging_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(
+        staged,
+        [format!("{id}.part")],
+        "only the failed upload's own bytes are kept (to retry or expire)"
+    );
+}

@@ -25,6 +25,8 @@ pub struct ImageFacts {
     pub disk_bus: String,
     pub min_disk_gib: i64,
     pub min_memory_mib: i64,
+    /// vCPUs it suggests (0: no suggestion).
+    pub default_vcpus: i64,
     pub cloud_init: bool,
     pub default_user: String,
     pub description: String,
@@ -40,6 +42,7 @@ impl Default for ImageFacts {
             disk_bus: "virtio".into(),
             min_disk_gib: 0,
             min_memory_mib: 0,
+            default_vcpus: 0,
             cloud_init: false,
             default_user: String::new(),
             description: String::new(),

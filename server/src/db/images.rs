@@ -22,6 +22,7 @@ pub struct ImageRow {
     pub disk_bus: String,
     pub min_disk_gib: i64,
     pub min_memory_mib: i64,
+    pub default_vcpus: i64,
     pub cloud_init: bool,
     pub default_user: String,
     pub description: String,
@@ -50,6 +51,7 @@ impl ImageRow {
             disk_bus: self.disk_bus.clone(),
             min_disk_gib: self.min_disk_gib,
             min_memory_mib: self.min_memory_mib,
+            default_vcpus: self.default_vcpus,
             cloud_init: self.cloud_init,
             default_user: self.default_user.clone(),
             description: self.description.clone(),
@@ -152,8 +154,8 @@ pub async fn insert(conn: &mut SqliteConnection, i: &NewImage<'_>) -> sqlx::Resu
     let row: (i64,) = sqlx::query_as(
         "INSERT INTO images (name, kind, visibility, owner_id, format, size_bytes, virtual_size_bytes, sha256, md5,
             os_family, os_version, arch, firmware, disk_bus, min_disk_gib, min_memory_mib, cloud_init, default_user,
-            description, q_disk_gib, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            description, q_disk_gib, created_at, default_vcpus)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(i.name)
     .bind(i.kind)
@@ -176,6 +178,7 @@ pub async fn insert(conn: &mut SqliteConnection, i: &NewImage<'_>) -> sqlx::Resu
     .bind(&f.description)
     .bind(i.q_disk_gib)
     .bind(super::now_ms())
+    .bind(f.default_vcpus)
     .fetch_one(conn)
     .await?;
     Ok(row.0)
@@ -210,7 +213,7 @@ pub async fn update(conn: &mut SqliteConnection, row: &ImageRow) -> sqlx::Result
     sqlx::query(
         "UPDATE images SET name = ?, visibility = ?, q_disk_gib = ?, os_family = ?, os_version = ?, arch = ?,
             firmware = ?, disk_bus = ?, min_disk_gib = ?, min_memory_mib = ?, cloud_init = ?, default_user = ?,
-            description = ? WHERE id = ?",
+            description = ?, default_vcpus = ? WHERE id = ?",
     )
     .bind(&row.name)
     .bind(&row.visibility)
@@ -225,6 +228,7 @@ pub async fn update(conn: &mut SqliteConnection, row: &ImageRow) -> sqlx::Result
     .bind(row.cloud_init)
     .bind(&row.default_user)
     .bind(&row.description)
+    .bind(row.default_vcpus)
     .bind(row.id)
     .execute(conn)
     .await?;

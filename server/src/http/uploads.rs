@@ -212,7 +212,11 @@ pub async fn import(
 ) -> Result<(StatusCode, Json<Upload>)> {
     Ok((
         StatusCode::ACCEPTED,
-        Json(uploads::retry(&state, &caller, &id).await?.to_api()),
+        Json(
+            crate::services::image_import::retry(&state, &caller, &id)
+                .await?
+                .to_api(),
+        ),
     ))
 }
 

@@ -35,8 +35,14 @@ pub fn validate_facts(f: &ImageFacts) -> Result<()> {
     if !matches!(f.disk_bus.as_str(), "virtio" | "scsi" | "sata" | "ide") {
         return Err(Error::invalid("disk_bus", "unknown"));
     }
-    if !(0..=65536).contains(&f.min_disk_gib) || !(0..=16 << 20).contains(&f.min_memory_mib) {
+    if !(0..=65536).contains(&f.min_disk_gib) {
         return Err(Error::invalid("min_disk_gib", "out_of_range"));
+    }
+    if !(0..=16 << 20).contains(&f.min_memory_mib) {
+        return Err(Error::invalid("min_memory_mib", "out_of_range"));
+    }
+    if !(0..=512).contains(&f.default_vcpus) {
+        return Err(Error::invalid("default_vcpus", "out_of_range"));
     }
     Ok(())
 }
@@ -226,6 +232,7 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, req: UpdateImage
             f.disk_bus.clone(),
         );
         (r.min_disk_gib, r.min_memory_mib, r.cloud_init) = (f.min_disk_gib, f.min_memory_mib, f.cloud_init);
+        r.default_vcpus = f.default_vcpus;
         (r.default_user, r.description) = (f.default_user.clone(), f.description.clone());
     }
     let mut tx = db::begin_write(&state.db).await?;

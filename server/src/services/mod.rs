@@ -1,7 +1,9 @@
 //! The domain: every rule (authorization, validation, quota, audit) is enforced here.
 pub mod audit;
 pub mod auth;
+pub mod convert;
 pub mod hosts;
+pub mod image_import;
 pub mod images;
 pub mod inventory;
 pub mod pools;

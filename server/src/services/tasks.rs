@@ -218,7 +218,7 @@ async fn finish(
     if !db::tasks::finish(&mut tx, row.id, task_state, message, code, result).await? {
         return Ok(());
     }
-    super::uploads::settle_task(&mut tx, row, task_state, code).await?;
+    super::image_import::settle_task(&mut tx, row, task_state, code).await?;
     let caller = Caller::system("task");
     if let Some(owner) = row.owner_id {
         if let Some(u) = db::users::by_id(&mut tx, owner).await? {
@@ -247,7 +247,7 @@ async fn finish(
 async fn dispatch(ctx: &Ctx, row: &TaskRow) -> Result<Value> {
     match row.kind.as_str() {
         "volume.clone" => super::volumes::run_clone(ctx).await,
-        "image.import" => super::uploads::run_import(ctx).await,
+        "image.import" => super::image_import::run_import(ctx).await,
         "image.copy" => super::images::run_copy(ctx).await,
         other => Err(Error::Internal(anyhow::anyhow!("unknown task kind {other}"))),
     }
@@ -370,7 +370,7 @@ pub async fn cancel(state: &AppState, caller: &Caller, id: i64) -> Result<Task> 
     if let Some(row) = row.filter(|r| r.state == "queued") {
         // Not started yet: it ends here, and the worker that picks it up finds it finished.
         if db::tasks::finish(&mut tx, id, TaskState::Cancelled, "cancelled", Some("cancelled"), None).await? {
-            super::uploads::settle_task(&mut tx, &row, TaskState::Cancelled, Some("cancelled")).await?;
+            super::image_import::settle_task(&mut tx, &row, TaskState::Cancelled, Some("cancelled")).await?;
         }
     }
     audit::commit(

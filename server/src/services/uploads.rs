@@ -2,12 +2,11 @@
 //! synced before they are acknowledged, checksums per chunk and of the whole file, termination, expiry, and the
 //! import of a finished upload into its pool as a task.
 use crate::auth::{authorize, Action, Caller, Principal, Resource};
-use crate::db::{self, quotas::Usage, tasks::TaskRow};
+use crate::db::{self, quotas::Usage};
 use crate::error::{Error, Result, UploadError};
 use crate::services::{audit, pools, quota, storage_rules, tasks};
 use crate::state::AppState;
-use crate::virt::{pool_xml, storage};
-use app::api::{ImageFacts, TaskState, Upload};
+use app::api::{ImageFacts, Upload};
 use base64::Engine;
 use md5::Md5;
 use serde_json::{json, Value};
@@ -99,7 +98,7 @@ impl UploadRow {
     }
 }
 
-fn staged(state: &AppState, id: &str) -> PathBuf {
+pub(crate) fn staged(state: &AppState, id: &str) -> PathBuf {
     state.config.staging_dir().join(format!("{id}.part"))
 }
 
@@ -131,7 +130,7 @@ pub fn parse_metadata(header: &str) -> Result<BTreeMap<String, String>> {
 }
 
 /// The template facts given in the metadata (absent ones take their defaults), checked.
-fn facts_of(m: &BTreeMap<String, String>) -> Result<ImageFacts> {
+pub(crate) fn facts_of(m: &BTreeMap<String, String>) -> Result<ImageFacts> {
     let d = ImageFacts::default();
     let num = |k: &'static str| -> Result<i64> {
         match m.get(k) {
@@ -151,6 +150,7 @@ fn facts_of(m: &BTreeMap<String, String>) -> Result<ImageFacts> {
         disk_bus: m.get("disk_bus").cloned().unwrap_or(d.disk_bus),
         min_disk_gib: num("min_disk_gib")?,
         min_memory_mib: num("min_memory_mib")?,
+        default_vcpus: num("default_vcpus")?,
         cloud_init: matches!(m.get("cloud_init").map(String::as_str), Some("true" | "1" | "yes")),
         default_user: m.get("default_user").cloned().unwrap_or_default(),
         description: m.get("description").cloned().unwrap_or_default(),
@@ -160,7 +160,7 @@ fn facts_of(m: &BTreeMap<String, String>) -> Result<ImageFacts> {
 }
 
 /// `sha256 <hex>` or `md5 <hex>`, lowercased.
-fn expected_checksum(s: &str) -> Result<(String, String)> {
+pub(crate) fn expected_checksum(s: &str) -> Result<(String, String)> {
     let (alg, hex) = s
         .trim()
         .split_once(' ')
@@ -197,15 +197,19 @@ pub async fn create(state: &AppState, caller: &Caller, length: i64, meta_header:
     if !filename.is_empty() {
         storage_rules::image_name(&filename).map_err(|_| Error::invalid("filename", "bad_format"))?;
     }
-    let name = match meta.get("name").filter(|n| !n.trim().is_empty()) {
-        Some(n) => n.trim().to_string(),
-        None => filename
-            .rsplit_once('.')
-            .map_or(filename.as_str(), |(stem, _)| stem)
-            .to_string(),
-    };
-    storage_rules::image_name(&name)?;
-    meta.insert("name".into(), name);
+    // A name given is kept; otherwise the import names the image (an OVA's own name, else the file's).
+    match meta.get("name").map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
+        Some(n) => {
+            storage_rules::image_name(&n)?;
+            meta.insert("name".into(), n);
+        }
+        None => {
+            meta.remove("name");
+            if filename.is_empty() {
+                return Err(Error::invalid("filename", "required"));
+            }
+        }
+    }
     let visibility = meta.get("visibility").cloned().unwrap_or_else(|| "private".into());
     let public = match visibility.as_str() {
         "public" => true,
@@ -530,7 +534,7 @@ where
             "sha256": hex::encode(sha256.clone().finalize()),
             "md5": hex::encode(md5.clone().finalize()),
         });
-        start_import(&mut tx, &row, &sums).await?;
+        super::image_import::start_import(&mut tx, &row, &sums).await?;
         let details = json!({ "length": row.length, "sha256": sums["sha256"] });
         audit::commit(tx, caller, "upload.complete", &format!("upload:{id}"), &details).await?;
         state.uploads.forget(id);
@@ -550,229 +554,6 @@ where
             tasks::spawn(state, t);
             tasks::publish(state, t).await;
         }
-    }
-    Ok(row)
-}
-
-async fn start_import(tx: &mut SqliteConnection, row: &UploadRow, sums: &Value) -> Result<()> {
-    let target: Value = serde_json::from_str(&row.target).unwrap_or_default();
-    let meta = row.meta();
-    let ext = if meta.get("kind").map(String::as_str) == Some("iso") {
-        "iso"
-    } else {
-        "img"
-    };
-    let volume = format!("hangar-{}.{ext}", &row.id[..16]);
-    let params = json!({
-        "upload": row.id, "sha256": sums["sha256"], "md5": sums["md5"], "volume": volume,
-        "partial": { "host_id": target["host_id"], "pool": target["pool"], "volume": volume },
-    });
-    let task = db::tasks::insert(
-        tx,
-        "image.import",
-        &format!("upload:{}", row.id),
-        Some(row.owner_id),
-        true,
-        &params,
-    )
-    .await?;
-    sqlx::query("UPDATE uploads SET state = 'importing', task_id = ? WHERE id = ?")
-        .bind(task)
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
-/// What the bytes are, read from their first sectors: an ISO 9660 image, a qcow2 image (with its virtual size),
-/// or raw disk data.
-pub fn sniff(head: &[u8], length: u64) -> (&'static str, u64) {
-    if head.len() >= 0x8006 && &head[0x8001..0x8006] == b"CD001" {
-        return ("iso", length);
-    }
-    if head.len() >= 32 && &head[..4] == b"QFI\xfb" {
-        let mut size = [0u8; 8];
-        size.copy_from_slice(&head[24..32]);
-        return ("qcow2", u64::from_be_bytes(size));
-    }
-    if head.len() >= 4 && (&head[..4] == b"KDMV" || &head[..4] == b"# Di") {
-        return ("vmdk", length);
-    }
-    ("raw", length)
-}
-
-/// The import task: checks the file is what its kind says and matches the checksum given, streams it into a
-/// new volume of the target pool through libvirt, records the image, and removes the staged file.
-pub async fn run_import(ctx: &tasks::Ctx) -> Result<Value> {
-    let state = &ctx.state;
-    let id = ctx.params["upload"].as_str().unwrap_or_default().to_string();
-    let row: UploadRow = sqlx::query_as("SELECT * FROM uploads WHERE id = ?")
-        .bind(&id)
-        .fetch_optional(&state.db)
-        .await?
-        .ok_or(Error::NotFound("upload"))?;
-    if let Some(image) = row.image_id {
-        // Imported before a restart cut the task's end short.
-        return Ok(json!({ "image_id": image }));
-    }
-    let meta = row.meta();
-    let path = staged(state, &id);
-    ctx.progress("checking", None, None).await;
-    let head = {
-        let path = path.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-            use std::io::Read;
-            let mut buf = Vec::with_capacity(0x8800);
-            std::fs::File::open(path)?.take(0x8800).read_to_end(&mut buf)?;
-            Ok(buf)
-        })
-        .await
-        .map_err(|e| Error::Internal(e.into()))?
-        .map_err(|e| Error::Internal(e.into()))?
-    };
-    let kind = meta.get("kind").cloned().unwrap_or_default();
-    let (format, virtual_size) = sniff(&head, row.length as u64);
-    let format = match (kind.as_str(), format) {
-        ("iso", "iso") => "iso",
-        ("iso", _) => {
-            return Err(UploadError::WrongFormat {
-                expected: "an ISO 9660 image",
-            }
-            .into())
-        }
-        ("template", "qcow2") => "qcow2",
-        ("template", "raw") if row.length % 512 == 0 => "raw",
-        _ => {
-            return Err(UploadError::WrongFormat {
-                expected: "a qcow2 or raw disk image",
-            }
-            .into())
-        }
-    };
-    let (sha256, md5) = (
-        ctx.params["sha256"].as_str().unwrap_or_default().to_string(),
-        ctx.params["md5"].as_str().unwrap_or_default().to_string(),
-    );
-    if let Some(c) = meta.get("checksum") {
-        let (alg, want) = expected_checksum(c)?;
-        let got = if alg == "sha256" { &sha256 } else { &md5 };
-        if got != &want {
-            return Err(UploadError::FileChecksumMismatch {
-                algorithm: if alg == "sha256" { "SHA-256" } else { "MD5" },
-            }
-            .into());
-        }
-    }
-    let target: Value = serde_json::from_str(&row.target).unwrap_or_default();
-    let (Some(host_id), Some(pool_uuid)) = (target["host_id"].as_i64(), target["pool"].as_str()) else {
-        return Err(Error::Internal(anyhow::anyhow!("upload without a target")));
-    };
-    let host_name = target["host_name"].as_str().unwrap_or_default().to_string();
-    let volume = ctx.params["volume"].as_str().unwrap_or_default().to_string();
-    let conn = state.virt.connection(host_id, &host_name)?;
-    ctx.check()?;
-    let (pool_uuid_s, vol_name, len) = (pool_uuid.to_string(), volume.clone(), row.length as u64);
-    let vol_format = if format == "qcow2" { "qcow2" } else { "raw" };
-    let capacity = if format == "qcow2" { virtual_size.max(len) } else { len };
-    let (pool_name, vol_path) = ctx
-        .blocking("importing", len, move |meter| {
-            let lv = crate::virt::from_libvirt;
-            let p = storage::pool(&conn, &pool_uuid_s).map_err(lv)?;
-            // What an interrupted run left is removed first: this step starts from the beginning.
-            if let Ok(old) = p.lookup_storage_vol_by_name(&vol_name) {
-                old.delete(0).map_err(lv)?;
-            }
-            storage::ensure_space(&p, len)?;
-            let xml =
-                pool_xml::volume_xml(&vol_name, vol_format, capacity, None).map_err(|e| Error::Internal(e.into()))?;
-            let vol = virt::storage_vol::StorageVol::create_xml(&p, &xml, 0).map_err(lv)?;
-            let mut file = std::fs::File::open(&path).map_err(|e| Error::Internal(e.into()))?;
-            storage::upload_file(&conn, &vol, &mut file, len, &meter)?;
-            let _ = p.refresh(0);
-            let vol = p.lookup_storage_vol_by_name(&vol_name).map_err(lv)?;
-            Ok((p.name().map_err(lv)?, vol.path().map_err(lv)?))
-        })
-        .await?;
-    ctx.progress("recording", None, None).await;
-    let facts = facts_of(&meta)?;
-    let name = meta.get("name").cloned().unwrap_or_else(|| volume.clone());
-    let visibility = meta.get("visibility").cloned().unwrap_or_else(|| "private".into());
-    let mut tx = db::begin_write(&state.db).await?;
-    let image_id = db::images::insert(
-        &mut tx,
-        &db::images::NewImage {
-            name: &name,
-            kind: &kind,
-            visibility: &visibility,
-            owner_id: Some(row.owner_id),
-            format,
-            size_bytes: row.length,
-            virtual_size_bytes: capacity as i64,
-            sha256: &sha256,
-            md5: &md5,
-            facts: &facts,
-            q_disk_gib: row.q_disk_gib,
-        },
-    )
-    .await?;
-    db::images::add_copy(&mut tx, image_id, host_id, pool_uuid, &pool_name, &volume, &vol_path).await?;
-    sqlx::query("UPDATE uploads SET state = 'imported', image_id = ?, q_disk_gib = 0 WHERE id = ?")
-        .bind(image_id)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    let staged = staged(state, &id);
-    let _ = tokio::fs::remove_file(&staged).await;
-    Ok(json!({ "image_id": image_id }))
-}
-
-/// At a task's end, in its transaction: a failed or cancelled import leaves its upload `failed` (the staged
-/// bytes are kept until the upload expires or is deleted).
-pub async fn settle_task(tx: &mut SqliteConnection, row: &TaskRow, s: TaskState, code: Option<&str>) -> Result<()> {
-    if row.kind != "image.import" || s == TaskState::Succeeded {
-        return Ok(());
-    }
-    let id = row.params()["upload"].as_str().unwrap_or_default().to_string();
-    sqlx::query("UPDATE uploads SET state = 'failed', error_code = ? WHERE id = ? AND state = 'importing'")
-        .bind(code)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
-/// Imports a complete upload whose import failed (the pool was full, the host offline) once more.
-pub async fn retry(state: &AppState, caller: &Caller, id: &str) -> Result<UploadRow> {
-    let p = caller.require()?.clone();
-    let row = by_owner(state, &p, id).await?;
-    if row.state != "failed" || row.received != row.length {
-        return Err(Error::InvalidState(
-            "only a complete upload whose import failed can be imported again".into(),
-        ));
-    }
-    let old = match row.task_id {
-        Some(t) => db::tasks::by_id(&state.db, t).await?,
-        None => None,
-    };
-    let sums = old.map(|t| t.params()).unwrap_or_default();
-    let mut tx = db::begin_write(&state.db).await?;
-    start_import(&mut tx, &row, &sums).await?;
-    sqlx::query("UPDATE uploads SET error_code = NULL WHERE id = ?")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    audit::commit(
-        tx,
-        caller,
-        "upload.import",
-        &format!("upload:{id}"),
-        &json!({ "retry": true }),
-    )
-    .await?;
-    let row = by_owner(state, &p, id).await?;
-    if let Some(t) = row.task_id {
-        tasks::spawn(state, t);
     }
     Ok(row)
 }
@@ -877,18 +658,6 @@ mod tests {
         assert!(parse_metadata("filename !!!").is_err());
         assert!(parse_metadata("a aXNv,a aXNv").is_err());
         assert!(parse_metadata("bad/key aXNv").is_err());
-    }
-
-    #[test]
-    fn sniffing_tells_iso_qcow2_and_raw_apart() {
-        let mut iso = vec![0u8; 0x8800];
-        iso[0x8001..0x8006].copy_from_slice(b"CD001");
-        assert_eq!(sniff(&iso, 1 << 20).0, "iso");
-        let mut q = vec![0u8; 64];
-        q[..4].copy_from_slice(b"QFI\xfb");
-        q[24..32].copy_from_slice(&(10u64 << 30).to_be_bytes());
-        assert_eq!(sniff(&q, 1 << 20), ("qcow2", 10 << 30));
-        assert_eq!(sniff(&[0u8; 512], 512).0, "raw");
     }
 
     #[test]

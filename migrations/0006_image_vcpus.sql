@@ -1,0 +1,2 @@
+-- The vCPUs a template suggests (read from an OVA's OVF, or given at upload); 0 when it says nothing.
+ALTER TABLE images ADD COLUMN default_vcpus INTEGER NOT NULL DEFAULT 0;

@@ -1,0 +1,374 @@
+//! The import of a finished upload into the image library, as a task: the file is checked to be what its kind
+//! says (converting VMDK and OVA to qcow2), compared with the checksum given, streamed into a new volume of the
+//! target pool through libvirt, and recorded as an image; the staged files are removed.
+use crate::auth::Caller;
+use crate::db::{self, tasks::TaskRow};
+use crate::error::{Error, Result, UploadError};
+use crate::services::uploads::{by_owner, expected_checksum, facts_of, staged, UploadRow};
+use crate::services::{audit, convert, tasks};
+use crate::state::AppState;
+use crate::virt::{pool_xml, storage};
+use app::api::TaskState;
+use md5::Md5;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use sqlx::SqliteConnection;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What the bytes are, read from their first sectors: an ISO 9660 image, a qcow2 image (with its virtual size),
+/// a VMDK disk, an OVA (tar) archive, or raw disk data.
+pub fn sniff(head: &[u8], length: u64) -> (&'static str, u64) {
+    if head.len() >= 0x8006 && &head[0x8001..0x8006] == b"CD001" {
+        return ("iso", length);
+    }
+    if head.len() >= 32 && &head[..4] == b"QFI\xfb" {
+        let mut size = [0u8; 8];
+        size.copy_from_slice(&head[24..32]);
+        return ("qcow2", u64::from_be_bytes(size));
+    }
+    if head.len() >= 4 && &head[..4] == b"KDMV" {
+        return ("vmdk", length);
+    }
+    if head.len() >= 262 && &head[257..262] == b"ustar" {
+        return ("ova", length);
+    }
+    ("raw", length)
+}
+
+fn io(e: std::io::Error) -> Error {
+    Error::Internal(e.into())
+}
+
+async fn head_of(path: PathBuf) -> Result<Vec<u8>> {
+    tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(0x8800);
+        std::fs::File::open(path)?.take(0x8800).read_to_end(&mut buf)?;
+        Ok(buf)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))?
+    .map_err(io)
+}
+
+/// SHA-256 and MD5 of a whole file (for what a conversion made).
+async fn hash_file(path: PathBuf) -> Result<(String, String)> {
+    tokio::task::spawn_blocking(move || -> std::io::Result<(String, String)> {
+        let mut f = std::fs::File::open(path)?;
+        let (mut a, mut b) = (Sha256::new(), Md5::new());
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            a.update(&buf[..n]);
+            b.update(&buf[..n]);
+        }
+        Ok((hex::encode(a.finalize()), hex::encode(b.finalize())))
+    })
+    .await
+    .map_err(|e| Error::Internal(e.into()))?
+    .map_err(io)
+}
+
+/// The files a conversion leaves beside the staged upload.
+fn converted(staged: &Path) -> [PathBuf; 2] {
+    [staged.with_extension("vmdk"), staged.with_extension("qcow2")]
+}
+
+/// What goes into the pool: the file, its format, length and virtual size, its checksums, and what an OVF said.
+struct Prepared {
+    path: PathBuf,
+    format: &'static str,
+    length: u64,
+    virtual_size: u64,
+    sha256: String,
+    md5: String,
+    ovf: Option<convert::Ovf>,
+}
+
+/// Checks the staged file against its kind and the checksum given; converts VMDK and OVA to qcow2.
+async fn prepare(ctx: &tasks::Ctx, row: &UploadRow, path: &Path) -> Result<Prepared> {
+    let meta = row.meta();
+    let kind = meta.get("kind").cloned().unwrap_or_default();
+    let (sha256, md5) = (
+        ctx.params["sha256"].as_str().unwrap_or_default().to_string(),
+        ctx.params["md5"].as_str().unwrap_or_default().to_string(),
+    );
+    // The checksum given is the uploaded file's, whatever it is converted to.
+    if let Some(c) = meta.get("checksum") {
+        let (alg, want) = expected_checksum(c)?;
+        let got = if alg == "sha256" { &sha256 } else { &md5 };
+        if got != &want {
+            let algorithm = if alg == "sha256" { "SHA-256" } else { "MD5" };
+            return Err(UploadError::FileChecksumMismatch { algorithm }.into());
+        }
+    }
+    let len = row.length as u64;
+    let (sniffed, virtual_size) = sniff(&head_of(path.to_path_buf()).await?, len);
+    let plain = |format, virtual_size| Prepared {
+        path: path.to_path_buf(),
+        format,
+        length: len,
+        virtual_size,
+        sha256: sha256.clone(),
+        md5: md5.clone(),
+        ovf: None,
+    };
+    let template = "a qcow2, raw, VMDK or OVA disk image";
+    match (kind.as_str(), sniffed) {
+        ("iso", "iso") => Ok(plain("iso", len)),
+        ("iso", _) => Err(UploadError::WrongFormat {
+            expected: "an ISO 9660 image",
+        }
+        .into()),
+        ("template", "qcow2") => Ok(plain("qcow2", virtual_size.max(len))),
+        ("template", "raw") if len.is_multiple_of(512) => Ok(plain("raw", len)),
+        ("template", "vmdk" | "ova") => {
+            ctx.progress("converting", None, None).await;
+            let (ovf, vmdk) = if sniffed == "ova" {
+                let p = path.to_path_buf();
+                let (ovf, vmdk) = tokio::task::spawn_blocking(move || convert::unpack_ova(&p))
+                    .await
+                    .map_err(|e| Error::Internal(e.into()))??;
+                (Some(ovf), vmdk)
+            } else {
+                (None, path.to_path_buf())
+            };
+            let qcow2 = convert::vmdk_to_qcow2(&vmdk).await?;
+            if vmdk != path {
+                let _ = tokio::fs::remove_file(&vmdk).await;
+            }
+            let head = head_of(qcow2.clone()).await?;
+            let length = tokio::fs::metadata(&qcow2).await.map_err(io)?.len();
+            let (_, virtual_size) = sniff(&head, length);
+            let (sha256, md5) = hash_file(qcow2.clone()).await?;
+            Ok(Prepared {
+                path: qcow2,
+                format: "qcow2",
+                length,
+                virtual_size,
+                sha256,
+                md5,
+                ovf,
+            })
+        }
+        _ => Err(UploadError::WrongFormat { expected: template }.into()),
+    }
+}
+
+/// The import task (see the module's first line).
+pub async fn run_import(ctx: &tasks::Ctx) -> Result<Value> {
+    let state = &ctx.state;
+    let id = ctx.params["upload"].as_str().unwrap_or_default().to_string();
+    let row: UploadRow = sqlx::query_as("SELECT * FROM uploads WHERE id = ?")
+        .bind(&id)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(Error::NotFound("upload"))?;
+    if let Some(image) = row.image_id {
+        // Imported before a restart cut the task's end short.
+        return Ok(json!({ "image_id": image }));
+    }
+    let path = staged(state, &id);
+    ctx.progress("checking", None, None).await;
+    let prepared = prepare(ctx, &row, &path).await;
+    let result = match prepared {
+        Ok(p) => import(ctx, &row, &id, p).await,
+        Err(e) => Err(e),
+    };
+    for f in converted(&path) {
+        let _ = tokio::fs::remove_file(f).await;
+    }
+    if result.is_ok() {
+        let _ = tokio::fs::remove_file(&path).await;
+    }
+    result
+}
+
+async fn import(ctx: &tasks::Ctx, row: &UploadRow, id: &str, p: Prepared) -> Result<Value> {
+    let state = &ctx.state;
+    let meta = row.meta();
+    let target: Value = serde_json::from_str(&row.target).unwrap_or_default();
+    let (Some(host_id), Some(pool_uuid)) = (target["host_id"].as_i64(), target["pool"].as_str()) else {
+        return Err(Error::Internal(anyhow::anyhow!("upload without a target")));
+    };
+    let host_name = target["host_name"].as_str().unwrap_or_default().to_string();
+    let volume = ctx.params["volume"].as_str().unwrap_or_default().to_string();
+    let conn = state.virt.connection(host_id, &host_name)?;
+    ctx.check()?;
+    let (pool_uuid_s, vol_name, len, file) = (pool_uuid.to_string(), volume.clone(), p.length, p.path.clone());
+    let vol_format = if p.format == "qcow2" { "qcow2" } else { "raw" };
+    let capacity = p.virtual_size.max(if p.format == "qcow2" { 0 } else { len });
+    let (pool_name, vol_path) = ctx
+        .blocking("importing", len, move |meter| {
+            let lv = crate::virt::from_libvirt;
+            let pool = storage::pool(&conn, &pool_uuid_s).map_err(lv)?;
+            // What an interrupted run left is removed first: this step starts from the beginning.
+            if let Ok(old) = pool.lookup_storage_vol_by_name(&vol_name) {
+                old.delete(0).map_err(lv)?;
+            }
+            storage::ensure_space(&pool, len)?;
+            let xml =
+                pool_xml::volume_xml(&vol_name, vol_format, capacity, None).map_err(|e| Error::Internal(e.into()))?;
+            let vol = virt::storage_vol::StorageVol::create_xml(&pool, &xml, 0).map_err(lv)?;
+            let mut f = std::fs::File::open(&file).map_err(io)?;
+            storage::upload_file(&conn, &vol, &mut f, len, &meter)?;
+            let _ = pool.refresh(0);
+            let vol = pool.lookup_storage_vol_by_name(&vol_name).map_err(lv)?;
+            Ok((pool.name().map_err(lv)?, vol.path().map_err(lv)?))
+        })
+        .await?;
+    ctx.progress("recording", None, None).await;
+    let mut facts = facts_of(&meta)?;
+    let filename = meta.get("filename").cloned().unwrap_or_default();
+    let stem = filename
+        .rsplit_once('.')
+        .map_or(filename.as_str(), |(s, _)| s)
+        .to_string();
+    let mut name = meta.get("name").cloned().filter(|n| !n.is_empty());
+    if let Some(o) = &p.ovf {
+        name = name.or(o.name.clone());
+        if !meta.contains_key("min_memory_mib") {
+            facts.min_memory_mib = o.memory_mib;
+        }
+        if !meta.contains_key("min_disk_gib") {
+            facts.min_disk_gib = (o.disk_bytes + (1 << 30) - 1) >> 30;
+        }
+        if !meta.contains_key("default_vcpus") {
+            facts.default_vcpus = o.vcpus;
+        }
+    }
+    let name = name
+        .or(Some(stem).filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| volume.clone());
+    let kind = meta.get("kind").cloned().unwrap_or_default();
+    let visibility = meta.get("visibility").cloned().unwrap_or_else(|| "private".into());
+    let mut tx = db::begin_write(&state.db).await?;
+    let image_id = db::images::insert(
+        &mut tx,
+        &db::images::NewImage {
+            name: &name,
+            kind: &kind,
+            visibility: &visibility,
+            owner_id: Some(row.owner_id),
+            format: p.format,
+            size_bytes: p.length as i64,
+            virtual_size_bytes: capacity as i64,
+            sha256: &p.sha256,
+            md5: &p.md5,
+            facts: &facts,
+            q_disk_gib: row.q_disk_gib,
+        },
+    )
+    .await?;
+    db::images::add_copy(&mut tx, image_id, host_id, pool_uuid, &pool_name, &volume, &vol_path).await?;
+    sqlx::query("UPDATE uploads SET state = 'imported', image_id = ?, q_disk_gib = 0 WHERE id = ?")
+        .bind(image_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(json!({ "image_id": image_id }))
+}
+
+pub(crate) async fn start_import(tx: &mut SqliteConnection, row: &UploadRow, sums: &Value) -> Result<()> {
+    let target: Value = serde_json::from_str(&row.target).unwrap_or_default();
+    let meta = row.meta();
+    let ext = if meta.get("kind").map(String::as_str) == Some("iso") {
+        "iso"
+    } else {
+        "img"
+    };
+    let volume = format!("hangar-{}.{ext}", &row.id[..16]);
+    let params = json!({
+        "upload": row.id, "sha256": sums["sha256"], "md5": sums["md5"], "volume": volume,
+        "partial": { "host_id": target["host_id"], "pool": target["pool"], "volume": volume },
+    });
+    let task = db::tasks::insert(
+        tx,
+        "image.import",
+        &format!("upload:{}", row.id),
+        Some(row.owner_id),
+        true,
+        &params,
+    )
+    .await?;
+    sqlx::query("UPDATE uploads SET state = 'importing', task_id = ? WHERE id = ?")
+        .bind(task)
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+pub async fn settle_task(tx: &mut SqliteConnection, row: &TaskRow, s: TaskState, code: Option<&str>) -> Result<()> {
+    if row.kind != "image.import" || s == TaskState::Succeeded {
+        return Ok(());
+    }
+    let id = row.params()["upload"].as_str().unwrap_or_default().to_string();
+    sqlx::query("UPDATE uploads SET state = 'failed', error_code = ? WHERE id = ? AND state = 'importing'")
+        .bind(code)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+pub async fn retry(state: &AppState, caller: &Caller, id: &str) -> Result<UploadRow> {
+    let p = caller.require()?.clone();
+    let row = by_owner(state, &p, id).await?;
+    if row.state != "failed" || row.received != row.length {
+        return Err(Error::InvalidState(
+            "only a complete upload whose import failed can be imported again".into(),
+        ));
+    }
+    let old = match row.task_id {
+        Some(t) => db::tasks::by_id(&state.db, t).await?,
+        None => None,
+    };
+    let sums = old.map(|t| t.params()).unwrap_or_default();
+    let mut tx = db::begin_write(&state.db).await?;
+    start_import(&mut tx, &row, &sums).await?;
+    sqlx::query("UPDATE uploads SET error_code = NULL WHERE id = ?")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::commit(
+        tx,
+        caller,
+        "upload.import",
+        &format!("upload:{id}"),
+        &json!({ "retry": true }),
+    )
+    .await?;
+    let row = by_owner(state, &p, id).await?;
+    if let Some(t) = row.task_id {
+        tasks::spawn(state, t);
+    }
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffing_tells_iso_qcow2_and_raw_apart() {
+        let mut iso = vec![0u8; 0x8800];
+        iso[0x8001..0x8006].copy_from_slice(b"CD001");
+        assert_eq!(sniff(&iso, 1 << 20).0, "iso");
+        let mut q = vec![0u8; 64];
+        q[..4].copy_from_slice(b"QFI\xfb");
+        q[24..32].copy_from_slice(&(10u64 << 30).to_be_bytes());
+        assert_eq!(sniff(&q, 1 << 20), ("qcow2", 10 << 30));
+        assert_eq!(sniff(&[0u8; 512], 512).0, "raw");
+    }
+
+    #[test]
+    fn sniffing_tells_vmdk_and_ova_apart() {
+        assert_eq!(sniff(b"KDMV\x01\0\0\0", 8).0, "vmdk");
+        let mut tar = vec![0u8; 1024];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(sniff(&tar, 1024).0, "ova");
+    }
+}
