@@ -296,6 +296,19 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
             by: format!("{} VM(s)", img.used_by),
         });
     }
+    // An overlay made from a copy (even one no VM uses yet) would lose its base.
+    for c in &img.copies {
+        let Ok((h, _)) = pools::locate(state, &c.pool_id).await else {
+            continue;
+        };
+        let vols = volumes::with_users(state, &h, &c.pool_id).await?;
+        let path = vols.iter().find(|v| v.name == c.volume).map(|v| v.path.clone());
+        if let Some(overlay) = vols.iter().find(|v| v.backing.is_some() && v.backing == path) {
+            return Err(Error::InUse {
+                by: overlay.name.clone(),
+            });
+        }
+    }
     for c in &img.copies {
         storage::delete_volume_if_exists(&state.virt, c.host_id, &c.pool_id, &c.volume).await?;
     }
