@@ -615,3 +615,59 @@ async fn vmdk_and_ova_become_qcow2_templates_and_a_broken_ova_is_refused() {
         "only the failed upload's own bytes are kept (to retry or expire)"
     );
 }
+
+#[tokio::test]
+async fn an_upload_overwrites_an_existing_volume_that_nothing_uses() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let (_, pool, _g) = setup(&srv, &admin, "hangar-up-vol").await;
+    let vols = format!("/api/v1/pools/{pool}/volumes");
+    let (s, _) = admin
+        .call(
+            Method::POST,
+            &vols,
+            Some(json!({ "name": "disk.raw", "format": "raw", "capacity_bytes": 4 << 20 })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let data: Vec<u8> = (0..(4u32 << 20)).map(|i| (i % 241) as u8).collect();
+    let meta = [("kind", "volume"), ("pool", pool.as_str()), ("volume", "disk.raw")];
+    // Too large for the raw volume, or a volume that is not there: refused before any byte.
+    let (s, _, body) = tus::create(&admin, (4 << 20) + 1, &meta).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let (s, _, body) = tus::create(
+        &admin,
+        10,
+        &[("kind", "volume"), ("pool", &pool), ("volume", "nope.raw")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+    // A user may not write into volumes.
+    srv.create_user(&admin, "writer", PW_USER, "user").await;
+    let mut user = srv.client();
+    user.login_ok("writer", PW_USER).await;
+    let (s, _, _) = tus::create(&user, 10, &meta).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    let id = tus::upload_all(&admin, &data, 1 << 20, &meta).await;
+    let (u, t) = finished(&admin, &id).await;
+    assert_eq!(
+        (t.kind.as_str(), t.state),
+        ("volume.upload", TaskState::Succeeded),
+        "{t:?}"
+    );
+    assert_eq!((u.state.as_str(), u.image_id), ("imported", None));
+    let back = admin
+        .request(Method::GET, &format!("{vols}/disk.raw/content"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(sha256_hex(&back), sha256_hex(&data));
+    assert!(
+        admin.get_as::<Vec<Image>>("/api/v1/images").await.is_empty(),
+        "no image is made"
+    );
+}

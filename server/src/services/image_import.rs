@@ -158,6 +158,59 @@ async fn prepare(ctx: &tasks::Ctx, row: &UploadRow, path: &Path) -> Result<Prepa
     }
 }
 
+/// The task of an upload into an existing volume: the checksum given is compared, then the bytes overwrite the
+/// volume through a libvirt stream.
+pub async fn run_volume_upload(ctx: &tasks::Ctx) -> Result<Value> {
+    let state = &ctx.state;
+    let id = ctx.params["upload"].as_str().unwrap_or_default().to_string();
+    let row: UploadRow = sqlx::query_as("SELECT * FROM uploads WHERE id = ?")
+        .bind(&id)
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(Error::NotFound("upload"))?;
+    let path = staged(state, &id);
+    if row.state == "imported" {
+        return Ok(json!({ "volume": ctx.params["volume"] }));
+    }
+    if let Some(c) = row.meta().get("checksum") {
+        let (alg, want) = expected_checksum(c)?;
+        let got = ctx.params[alg.as_str()].as_str().unwrap_or_default();
+        if got != want {
+            let algorithm = if alg == "sha256" { "SHA-256" } else { "MD5" };
+            return Err(UploadError::FileChecksumMismatch { algorithm }.into());
+        }
+    }
+    let target: Value = serde_json::from_str(&row.target).unwrap_or_default();
+    let (Some(host_id), Some(pool)) = (target["host_id"].as_i64(), target["pool"].as_str()) else {
+        return Err(Error::Internal(anyhow::anyhow!("upload without a target")));
+    };
+    let conn = state
+        .virt
+        .connection(host_id, target["host_name"].as_str().unwrap_or_default())?;
+    let (pool, volume, len, file) = (
+        pool.to_string(),
+        ctx.params["volume"].as_str().unwrap_or_default().to_string(),
+        row.length as u64,
+        path.clone(),
+    );
+    ctx.blocking("importing", len, move |meter| {
+        let lv = crate::virt::from_libvirt;
+        let p = storage::pool(&conn, &pool).map_err(lv)?;
+        let vol = p.lookup_storage_vol_by_name(&volume).map_err(lv)?;
+        let mut f = std::fs::File::open(&file).map_err(io)?;
+        storage::upload_file(&conn, &vol, &mut f, len, &meter)?;
+        let _ = p.refresh(0);
+        Ok(())
+    })
+    .await?;
+    sqlx::query("UPDATE uploads SET state = 'imported', q_disk_gib = 0 WHERE id = ?")
+        .bind(&id)
+        .execute(&state.db)
+        .await?;
+    let _ = tokio::fs::remove_file(&path).await;
+    Ok(json!({ "volume": ctx.params["volume"] }))
+}
+
 /// The import task (see the module's first line).
 pub async fn run_import(ctx: &tasks::Ctx) -> Result<Value> {
     let state = &ctx.state;
@@ -281,14 +334,23 @@ pub(crate) async fn start_import(tx: &mut SqliteConnection, row: &UploadRow, sum
     } else {
         "img"
     };
-    let volume = format!("hangar-{}.{ext}", &row.id[..16]);
-    let params = json!({
-        "upload": row.id, "sha256": sums["sha256"], "md5": sums["md5"], "volume": volume,
-        "partial": { "host_id": target["host_id"], "pool": target["pool"], "volume": volume },
-    });
+    let into_volume = meta.get("kind").map(String::as_str) == Some("volume");
+    let (kind, params) = if into_volume {
+        // The volume existed before: a failed write leaves it (as it then is), it is never deleted.
+        let volume = meta.get("volume").cloned().unwrap_or_default();
+        let params = json!({ "upload": row.id, "sha256": sums["sha256"], "md5": sums["md5"], "volume": volume });
+        ("volume.upload", params)
+    } else {
+        let volume = format!("hangar-{}.{ext}", &row.id[..16]);
+        let params = json!({
+            "upload": row.id, "sha256": sums["sha256"], "md5": sums["md5"], "volume": volume,
+            "partial": { "host_id": target["host_id"], "pool": target["pool"], "volume": volume },
+        });
+        ("image.import", params)
+    };
     let task = db::tasks::insert(
         tx,
-        "image.import",
+        kind,
         &format!("upload:{}", row.id),
         Some(row.owner_id),
         true,
@@ -303,7 +365,7 @@ pub(crate) async fn start_import(tx: &mut SqliteConnection, row: &UploadRow, sum
     Ok(())
 }
 pub async fn settle_task(tx: &mut SqliteConnection, row: &TaskRow, s: TaskState, code: Option<&str>) -> Result<()> {
-    if row.kind != "image.import" || s == TaskState::Succeeded {
+    if !matches!(row.kind.as_str(), "image.import" | "volume.upload") || s == TaskState::Succeeded {
         return Ok(());
     }
     let id = row.params()["upload"].as_str().unwrap_or_default().to_string();

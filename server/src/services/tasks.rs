@@ -248,6 +248,7 @@ async fn dispatch(ctx: &Ctx, row: &TaskRow) -> Result<Value> {
     match row.kind.as_str() {
         "volume.clone" => super::volumes::run_clone(ctx).await,
         "image.import" => super::image_import::run_import(ctx).await,
+        "volume.upload" => super::image_import::run_volume_upload(ctx).await,
         "image.copy" => super::images::run_copy(ctx).await,
         other => Err(Error::Internal(anyhow::anyhow!("unknown task kind {other}"))),
     }
@@ -271,7 +272,7 @@ async fn cleanup(ctx: &Ctx, row: &TaskRow) -> Result<()> {
 /// Kinds that may simply run again from the start after an interruption (their input is still there and
 /// their first step removes what the interrupted run left).
 fn resumable(kind: &str) -> bool {
-    kind == "image.import"
+    matches!(kind, "image.import" | "volume.upload")
 }
 
 /// At start: every task left `queued` or `running` by the previous process is resumed or failed; never left

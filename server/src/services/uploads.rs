@@ -190,8 +190,19 @@ pub async fn create(state: &AppState, caller: &Caller, length: i64, meta_header:
     }
     let mut meta = parse_metadata(meta_header)?;
     let kind = meta.get("kind").cloned().unwrap_or_default();
-    if !matches!(kind.as_str(), "iso" | "template") {
+    if !matches!(kind.as_str(), "iso" | "template" | "volume") {
         return Err(Error::invalid("kind", "unknown"));
+    }
+    // `volume`: the bytes overwrite an existing volume (no image is made), for those who manage storage.
+    let into_volume = kind == "volume";
+    if into_volume {
+        authorize(&p, Action::StorageManage, Resource::System)?;
+        let vol = meta.get("volume").cloned().unwrap_or_default();
+        storage_rules::volume_name(&vol).map_err(|_| Error::invalid("volume", "required"))?;
+        if !meta.contains_key("pool") {
+            return Err(Error::invalid("pool", "required"));
+        }
+        meta.insert("visibility".into(), "public".into());
     }
     let filename = meta.get("filename").cloned().unwrap_or_default();
     if !filename.is_empty() {
@@ -205,7 +216,7 @@ pub async fn create(state: &AppState, caller: &Caller, length: i64, meta_header:
         }
         None => {
             meta.remove("name");
-            if filename.is_empty() {
+            if filename.is_empty() && !into_volume {
                 return Err(Error::invalid("filename", "required"));
             }
         }
@@ -232,6 +243,9 @@ pub async fn create(state: &AppState, caller: &Caller, length: i64, meta_header:
     let target = resolve_target(state, &p, &meta).await?;
     if target["available"].as_i64().is_some_and(|a| a < length) {
         return Err(Error::NoSpace);
+    }
+    if into_volume {
+        check_volume_target(state, &target, &meta, length).await?;
     }
     let q_disk_gib = if public { 0 } else { (length + GIB - 1) / GIB };
     let id = crate::auth::tokens::random_hex(16);
@@ -286,6 +300,37 @@ async fn make_staging_file(path: &std::path::Path) -> Result<()> {
     .await
     .map_err(|e| Error::Internal(e.into()))?
     .map_err(|e| Error::Internal(e.into()))
+}
+
+/// An upload into an existing volume: the volume exists, no VM or image uses it, and a raw one is large enough.
+async fn check_volume_target(
+    state: &AppState,
+    target: &Value,
+    meta: &BTreeMap<String, String>,
+    length: i64,
+) -> Result<()> {
+    let (Some(host_id), Some(pool)) = (target["host_id"].as_i64(), target["pool"].as_str()) else {
+        return Err(Error::invalid("pool", "not_found"));
+    };
+    let host = {
+        let mut conn = state.db.acquire().await?;
+        db::hosts::by_id(&mut conn, host_id)
+            .await?
+            .ok_or(Error::NotFound("host"))?
+    };
+    let name = meta.get("volume").cloned().unwrap_or_default();
+    let vols = super::volumes::with_users(state, &host, pool).await?;
+    let v = vols
+        .iter()
+        .find(|v| v.name == name)
+        .ok_or(Error::invalid("volume", "not_found"))?;
+    if let Some(u) = v.used_by.first() {
+        return Err(Error::InUse { by: u.name.clone() });
+    }
+    if v.format == "raw" && length as u64 > v.capacity {
+        return Err(UploadError::TooLarge { max: v.capacity as i64 }.into());
+    }
+    Ok(())
 }
 
 /// Where the import will put the bytes: a pool the caller may fill, or a host's images pool.
