@@ -22,7 +22,7 @@ pub struct AppState {
     /// Tasks this process runs: their cancel flags and the bound on how many run at once.
     pub tasks: Arc<crate::services::tasks::Registry>,
     /// Hashers of uploads in progress, so each byte is hashed once as it arrives.
-    pub uploads: Arc<crate::services::uploads::Hashers>,
+    pub uploads: Arc<crate::services::upload_chunks::Hashers>,
     /// This installation's id, written into the metadata of the domains it owns.
     pub installation: Arc<str>,
 }

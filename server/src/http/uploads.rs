@@ -3,7 +3,8 @@
 use super::extract::ApiPath;
 use crate::auth::Caller;
 use crate::error::{Error, Result, UploadError};
-use crate::services::uploads::{self, ChunkSum, UploadRow, CHECKSUMS, EXTENSIONS, TUS_VERSION};
+use crate::services::upload_chunks::{self, ChunkSum};
+use crate::services::uploads::{self, UploadRow, CHECKSUMS, EXTENSIONS, TUS_VERSION};
 use crate::state::AppState;
 use app::api::{ApiError, Upload};
 use axum::body::Body;
@@ -103,7 +104,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, req: Request)
             .transpose()?;
         let body = req.into_body().into_data_stream();
         // The upload exists whatever happens to its first chunk: the client learns the offset with HEAD.
-        if let Ok(r) = uploads::patch(&state, &caller, &row.id, 0, checksum, body).await {
+        if let Ok(r) = upload_chunks::patch(&state, &caller, &row.id, 0, checksum, body).await {
             row = r;
         }
     }
@@ -180,7 +181,7 @@ pub async fn patch(
         .map(ChunkSum::parse)
         .transpose()?;
     let body: Body = req.into_body();
-    let row = uploads::patch(&state, &caller, &id, offset, checksum, body.into_data_stream()).await?;
+    let row = upload_chunks::patch(&state, &caller, &id, offset, checksum, body.into_data_stream()).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
     offset_headers(&mut resp, &row);
     Ok(resp)

@@ -12,6 +12,7 @@ pub mod quota;
 pub mod storage_rules;
 pub mod tasks;
 pub mod tokens;
+pub mod upload_chunks;
 pub mod uploads;
 pub mod users;
 pub mod validate;
