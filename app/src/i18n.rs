@@ -189,6 +189,10 @@ pub fn error_text(lang: Lang, e: &crate::api::ApiError) -> String {
     if !cause.is_empty() {
         args.push(("cause", lookup(lang, &format!("host-cause-{cause}"), &cause)));
     }
+    // What a file should have been, in words.
+    if let Some((_, x)) = args.iter_mut().find(|(k, v)| *k == "expected" && !v.is_empty()) {
+        *x = lookup(lang, &format!("expected-{x}"), x);
+    }
     // A VM state is shown in words, as everywhere else.
     if let Some((_, s)) = args.iter_mut().find(|(k, v)| *k == "state" && !v.is_empty()) {
         *s = lookup(lang, &format!("vm-state-{s}"), s);

@@ -44,9 +44,10 @@ test('pools and volumes from the Storage pages, with a clone watched as a task',
 
     // Clone: a task, followed in the header indicator and on the Tasks page.
     await vol.getByTestId('volume-clone').click();
-    await vol.getByTestId('volume-clone-name').fill('copy.raw');
-    await vol.getByTestId('volume-op-confirm').click();
-    await expect(vol.getByRole('link', { name: /Task \d+ started/ })).toBeVisible();
+    const op = page.getByTestId('volume-op-data.raw');
+    await op.getByTestId('volume-clone-name').fill('copy.raw');
+    await op.getByTestId('volume-op-confirm').click();
+    await expect(op.getByRole('link', { name: /Task \d+ started/ })).toBeVisible();
     await page.getByTestId('nav-tasks').click();
     await hydrated(page);
     const task = page.locator('[data-testid^="task-row-"]').first();
@@ -61,9 +62,11 @@ test('pools and volumes from the Storage pages, with a clone watched as a task',
     await hydrated(page);
     const copy = page.getByTestId('volume-row-copy.raw');
     await copy.getByTestId('volume-delete').click();
-    await expect(copy).toContainText('Delete this volume and its data?');
-    await copy.getByTestId('volume-op-confirm').click();
+    const confirmRow = page.getByTestId('volume-op-copy.raw');
+    await expect(confirmRow).toContainText('Delete this volume and its data?');
+    await confirmRow.getByTestId('volume-op-confirm').click();
     await expect(copy).toHaveCount(0);
+    await expect(confirmRow).toHaveCount(0);
 
     await setLanguage(page, 'zh-CN');
     await page.goto('/storage');

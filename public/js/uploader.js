@@ -39,8 +39,8 @@ const el = (tag, attrs = {}, ...kids) => {
 
 function init(root) {
   root.dataset.ready = "true";
-  const labels = JSON.parse(root.dataset.labels || "{}");
-  const L = (k) => labels[k] || k;
+  // Read at each use: the page rewrites them when the language changes.
+  const L = (k) => JSON.parse(root.dataset.labels || "{}")[k] || k;
   const form = root.querySelector("form");
   const input = root.querySelector("input[type=file]");
   const drop = root.querySelector(".dropzone");
@@ -65,8 +65,9 @@ function init(root) {
     const status = el("span", { class: "small", "data-testid": "upload-status", text: L("waiting") });
     const pause = el("button", { type: "button", class: "btn small", "data-testid": "upload-pause", text: L("pause") });
     const cancel = el("button", { type: "button", class: "btn small", "data-testid": "upload-cancel", text: L("cancel") });
+    const name = el("strong", { text: file.name });
     const row = el("li", { class: "upload-item", "data-testid": "upload-item", "data-name": file.name, "data-state": "waiting" },
-      el("div", {}, el("strong", { text: file.name }), " ", el("span", { class: "muted small", text: fmtBytes(file.size) })),
+      el("div", {}, name, " ", el("span", { class: "muted small", text: fmtBytes(file.size) })),
       el("div", { class: "bar", role: "progressbar" }, bar),
       el("div", { class: "upload-line" }, status, pause, cancel));
     queue.prepend(row);
@@ -111,7 +112,11 @@ function init(root) {
             status.append(" ", el("a", { href: `/images/${u.image_id}`, text: L("open") }));
             window.dispatchEvent(new CustomEvent("hangar-image-added", { detail: u.image_id }));
           } else if (u && u.state === "failed") {
-            state("error", errorText(JSON.stringify({ code: u.error_code || "internal", message: "", details: null })));
+            // The task knows why, with the details the message needs.
+            const t = u.task_id ? await (await fetch(`/api/v1/tasks/${u.task_id}`, { credentials: "same-origin" })).json() : {};
+            const err = { code: t.error_code || u.error_code || "internal", message: t.message || "", details: t.error_details || null };
+            state("error", errorText(JSON.stringify(err)));
+            window.dispatchEvent(new CustomEvent("hangar-upload-failed", { detail: id }));
           } else {
             setTimeout(poll, 700);
           }

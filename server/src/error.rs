@@ -120,10 +120,21 @@ pub enum UploadError {
     TusVersion,
     #[error("Upload-Length is required")]
     LengthRequired,
-    #[error("the file is not {expected}")]
+    /// `expected`: `iso`, `disk_image`, `raw_512`, `ova` or `vmdk` (the UI words each).
+    #[error("the file is not {}", expected_words(expected))]
     WrongFormat { expected: &'static str },
     #[error("the upload is not complete")]
     Incomplete,
+}
+
+fn expected_words(key: &str) -> &'static str {
+    match key {
+        "iso" => "an ISO 9660 image",
+        "raw_512" => "a raw disk image (its size must be a multiple of 512 bytes)",
+        "ova" => "an OVA (a tar archive with an OVF descriptor and a VMDK disk)",
+        "vmdk" => "a readable VMDK disk",
+        _ => "a qcow2, raw, VMDK or OVA disk image",
+    }
 }
 
 impl UploadError {

@@ -177,6 +177,16 @@ pub fn copy_image(id: i64, c: CopyImage) -> impl Future<Output = ApiResult<Task>
     send(Method::Post, format!("/api/v1/images/{id}/actions/copy"), c)
 }
 
+/// Discards an upload (tus termination): its bytes are removed and its reserved quota returned.
+pub fn discard_upload(id: String) -> impl Future<Output = ApiResult<()>> + Send {
+    request::<(), ()>(Method::Delete, format!("/api/v1/uploads/{id}"), None)
+}
+
+/// Imports a complete upload again after its import failed.
+pub fn retry_upload(id: String) -> impl Future<Output = ApiResult<Upload>> + Send {
+    request::<(), Upload>(Method::Post, format!("/api/v1/uploads/{id}/import"), None)
+}
+
 pub fn list_uploads() -> impl Future<Output = ApiResult<Vec<Upload>>> + Send {
     get("/api/v1/uploads".into())
 }

@@ -69,6 +69,10 @@ pub struct Task {
     pub message: String,
     /// The error code of a failed task (the same codes as API errors).
     pub error_code: Option<String>,
+    /// The error's details (as in API errors), e.g. `{"expected": "iso"}`.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    #[serde(default)]
+    pub error_details: Option<serde_json::Value>,
     /// Whether `POST /api/v1/tasks/{id}/cancel` can stop it now.
     pub cancellable: bool,
     /// What it made, e.g. `{"image_id": 4}`.

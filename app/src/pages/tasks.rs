@@ -120,7 +120,7 @@ fn TaskRow(task: Task) -> impl IntoView {
         let e = ApiError {
             code,
             message: task.message.clone(),
-            details: serde_json::Value::Null,
+            details: task.error_details.clone().unwrap_or_default(),
         };
         view! { <div class="error small" data-testid="task-error">{move || crate::i18n::error_text(i18n.0.get(), &e)}</div> }
     });

@@ -15,6 +15,7 @@ pub struct TaskRow {
     pub step: String,
     pub message: String,
     pub error_code: Option<String>,
+    pub error_details: Option<String>,
     pub cancellable: bool,
     pub params: String,
     pub result: Option<String>,
@@ -38,6 +39,7 @@ impl TaskRow {
             step: self.step.clone(),
             message: self.message.clone(),
             error_code: self.error_code.clone(),
+            error_details: self.error_details.as_deref().and_then(|d| serde_json::from_str(d).ok()),
             cancellable: self.cancellable && !state.is_finished(),
             result: self.result.as_deref().and_then(|r| serde_json::from_str(r).ok()),
             created_at: self.created_at,
@@ -151,7 +153,7 @@ pub async fn finish(
     id: i64,
     state: TaskState,
     message: &str,
-    error_code: Option<&str>,
+    error: Option<(&str, &serde_json::Value)>,
     result: Option<&serde_json::Value>,
 ) -> sqlx::Result<bool> {
     let progress_sql = if state == TaskState::Succeeded {
@@ -160,12 +162,13 @@ pub async fn finish(
         "progress"
     };
     let r = sqlx::query(&format!(
-        "UPDATE tasks SET state = ?, message = ?, error_code = ?, result = ?, finished_at = ?, progress = {progress_sql},
-            step = '' WHERE id = ? AND state IN ('queued', 'running')"
+        "UPDATE tasks SET state = ?, message = ?, error_code = ?, error_details = ?, result = ?, finished_at = ?,
+            progress = {progress_sql}, step = '' WHERE id = ? AND state IN ('queued', 'running')"
     ))
     .bind(state.as_str())
     .bind(message)
-    .bind(error_code)
+    .bind(error.map(|e| e.0))
+    .bind(error.map(|e| e.1.to_string()).filter(|d| d != "null"))
     .bind(result.map(|r| r.to_string()))
     .bind(super::now_ms())
     .bind(id)

@@ -26,11 +26,7 @@ fn octal(field: &[u8]) -> Option<u64> {
 
 /// The regular files of a (ustar or GNU) tar archive, read header by header.
 pub fn tar_members(r: &mut (impl Read + Seek), len: u64) -> Result<Vec<TarMember>> {
-    let broken = || {
-        Error::from(UploadError::WrongFormat {
-            expected: "an OVA (a tar archive)",
-        })
-    };
+    let broken = || Error::from(UploadError::WrongFormat { expected: "ova" });
     let mut out = Vec::new();
     let mut pos = 0u64;
     let mut header = [0u8; 512];
@@ -85,11 +81,7 @@ fn units(s: Option<&str>) -> i64 {
 }
 
 pub fn parse_ovf(xml: &str) -> Result<Ovf> {
-    let doc = roxmltree::Document::parse(xml).map_err(|_| {
-        Error::from(UploadError::WrongFormat {
-            expected: "an OVA with a readable OVF descriptor",
-        })
-    })?;
+    let doc = roxmltree::Document::parse(xml).map_err(|_| Error::from(UploadError::WrongFormat { expected: "ova" }))?;
     let mut ovf = Ovf::default();
     let attr = |n: roxmltree::Node<'_, '_>, name: &str| {
         n.attributes().find(|a| a.name() == name).map(|a| a.value().to_string())
@@ -134,11 +126,7 @@ pub fn unpack_ova(ova: &Path) -> Result<(Ovf, PathBuf)> {
     let mut f = std::fs::File::open(ova).map_err(io)?;
     let len = f.metadata().map_err(io)?.len();
     let members = tar_members(&mut f, len)?;
-    let missing = || {
-        Error::from(UploadError::WrongFormat {
-            expected: "an OVA with an OVF descriptor and a VMDK disk",
-        })
-    };
+    let missing = || Error::from(UploadError::WrongFormat { expected: "ova" });
     let ovf_m = members
         .iter()
         .find(|m| m.name.to_lowercase().ends_with(".ovf"))
@@ -175,10 +163,7 @@ pub async fn vmdk_to_qcow2(vmdk: &Path) -> Result<PathBuf> {
     if !r.status.success() {
         let _ = tokio::fs::remove_file(&out).await;
         tracing::warn!(stderr = %String::from_utf8_lossy(&r.stderr), "qemu-img convert failed");
-        return Err(UploadError::WrongFormat {
-            expected: "a readable VMDK disk",
-        }
-        .into());
+        return Err(UploadError::WrongFormat { expected: "vmdk" }.into());
     }
     Ok(out)
 }

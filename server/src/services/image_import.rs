@@ -116,15 +116,12 @@ async fn prepare(ctx: &tasks::Ctx, row: &UploadRow, path: &Path) -> Result<Prepa
         md5: md5.clone(),
         ovf: None,
     };
-    let template = "a qcow2, raw, VMDK or OVA disk image";
     match (kind.as_str(), sniffed) {
         ("iso", "iso") => Ok(plain("iso", len)),
-        ("iso", _) => Err(UploadError::WrongFormat {
-            expected: "an ISO 9660 image",
-        }
-        .into()),
+        ("iso", _) => Err(UploadError::WrongFormat { expected: "iso" }.into()),
         ("template", "qcow2") => Ok(plain("qcow2", virtual_size.max(len))),
         ("template", "raw") if len.is_multiple_of(512) => Ok(plain("raw", len)),
+        ("template", "raw") => Err(UploadError::WrongFormat { expected: "raw_512" }.into()),
         ("template", "vmdk" | "ova") => {
             ctx.progress("converting", None, None).await;
             let (ovf, vmdk) = if sniffed == "ova" {
@@ -154,7 +151,7 @@ async fn prepare(ctx: &tasks::Ctx, row: &UploadRow, path: &Path) -> Result<Prepa
                 ovf,
             })
         }
-        _ => Err(UploadError::WrongFormat { expected: template }.into()),
+        _ => Err(UploadError::WrongFormat { expected: "disk_image" }.into()),
     }
 }
 

@@ -234,6 +234,15 @@ pub async fn delete(state: &AppState, caller: &Caller, id: &str, contents: bool)
         .virt
         .call(h.id, &h.name, move |c| {
             let p = storage::pool(c, &uuid)?;
+            if contents {
+                // libvirt removes only an empty pool's directory (or volume group): its volumes go first.
+                if !p.is_active()? {
+                    p.create(0)?;
+                }
+                for v in p.list_all_volumes(0)? {
+                    v.delete(0)?;
+                }
+            }
             if p.is_active()? {
                 p.destroy()?;
             }

@@ -183,13 +183,18 @@ async fn run(state: AppState, id: i64) {
         cancel,
     };
     let outcome = dispatch(&ctx, &row).await;
-    let (task_state, message, code, result) = match &outcome {
+    let (task_state, message, error, result) = match &outcome {
         Ok(v) => (TaskState::Succeeded, String::new(), None, Some(v.clone())),
-        Err(Error::Cancelled) => (TaskState::Cancelled, "cancelled".to_string(), Some("cancelled"), None),
+        Err(Error::Cancelled) => (
+            TaskState::Cancelled,
+            "cancelled".to_string(),
+            Some(("cancelled", Value::Null)),
+            None,
+        ),
         Err(e) => {
             let api = e.to_api();
             tracing::warn!(task = id, kind = %row.kind, error = ?e, "task failed");
-            (TaskState::Failed, api.message, Some(e.code()), None)
+            (TaskState::Failed, api.message, Some((e.code(), api.details)), None)
         }
     };
     if outcome.is_err() {
@@ -197,7 +202,8 @@ async fn run(state: AppState, id: i64) {
             tracing::warn!(task = id, error = ?e, "could not clean up after a task");
         }
     }
-    if let Err(e) = finish(&state, &row, task_state, &message, code, result.as_ref()).await {
+    let error = error.as_ref().map(|(c, d)| (*c, d));
+    if let Err(e) = finish(&state, &row, task_state, &message, error, result.as_ref()).await {
         tracing::error!(task = id, error = %e, "cannot record the end of a task");
     }
     state.tasks.forget(id);
@@ -211,11 +217,12 @@ async fn finish(
     row: &TaskRow,
     task_state: TaskState,
     message: &str,
-    code: Option<&str>,
+    error: Option<(&str, &Value)>,
     result: Option<&Value>,
 ) -> Result<()> {
+    let code = error.map(|e| e.0);
     let mut tx = db::begin_write(&state.db).await?;
-    if !db::tasks::finish(&mut tx, row.id, task_state, message, code, result).await? {
+    if !db::tasks::finish(&mut tx, row.id, task_state, message, error, result).await? {
         return Ok(());
     }
     super::image_import::settle_task(&mut tx, row, task_state, code).await?;
@@ -299,7 +306,7 @@ pub async fn recover(state: &AppState) -> anyhow::Result<()> {
             &row,
             TaskState::Failed,
             "Hangar stopped while this task ran; what it had made was removed",
-            Some("interrupted"),
+            Some(("interrupted", &Value::Null)),
             None,
         )
         .await?;
@@ -370,7 +377,8 @@ pub async fn cancel(state: &AppState, caller: &Caller, id: i64) -> Result<Task> 
     let mut tx = db::begin_write(&state.db).await?;
     if let Some(row) = row.filter(|r| r.state == "queued") {
         // Not started yet: it ends here, and the worker that picks it up finds it finished.
-        if db::tasks::finish(&mut tx, id, TaskState::Cancelled, "cancelled", Some("cancelled"), None).await? {
+        let cancelled = Some(("cancelled", &Value::Null));
+        if db::tasks::finish(&mut tx, id, TaskState::Cancelled, "cancelled", cancelled, None).await? {
             super::image_import::settle_task(&mut tx, &row, TaskState::Cancelled, Some("cancelled")).await?;
         }
     }

@@ -20,7 +20,16 @@ pub fn ImageDetailPage() -> impl IntoView {
     );
     let me = use_me();
     let reload = Callback::new(move |_| version.update(|v| *v += 1));
-    let hosts = Resource::new(|| (), |_| crate::api::hosts::list_hosts());
+    // Only those who may list hosts ask for them (a user's page makes no request that would be refused).
+    let hosts = Resource::new(
+        move || me.get().and_then(|m| m.ok()).map(|m| m.can.read_hosts),
+        |can| async move {
+            match can {
+                Some(true) => crate::api::hosts::list_hosts().await,
+                _ => Err(crate::api::ApiError::new("forbidden", "")),
+            }
+        },
+    );
     view! {
         <p><a href="/images">{t!(i18n, "images-back")}</a></p>
         <Transition fallback=|| ()>
@@ -33,7 +42,8 @@ pub fn ImageDetailPage() -> impl IntoView {
                             else { m.can.manage_public_images || (m.can.upload_images && img.owner_id == Some(m.user.id)) }
                         });
                         let can_public = me.as_ref().is_some_and(|m| m.can.manage_public_images);
-                        view! { <ImageView img manage can_public reload hosts/> }.into_any()
+                        let storage = me.as_ref().is_some_and(|m| m.can.read_storage);
+                        view! { <ImageView img manage can_public storage reload hosts/> }.into_any()
                     }
                     Err(e) => view! { <PageError error=e/> }.into_any(),
                 }
@@ -48,6 +58,8 @@ fn ImageView(
     img: Image,
     manage: bool,
     can_public: bool,
+    /// Whether the caller may open pool pages.
+    storage: bool,
     reload: Callback<()>,
     hosts: Resource<Result<Vec<Host>, ApiError>>,
 ) -> impl IntoView {
@@ -58,7 +70,7 @@ fn ImageView(
         <h1 data-testid="image-name">{img.name.clone()}</h1>
         <div class="card">
             <dl class="facts">
-                <dt>{t!(i18n, "images-kind")}</dt><dd>{move || super::list::kind_label(i18n, &k)}" · "{img.format.clone()}</dd>
+                <dt>{t!(i18n, "images-kind")}</dt><dd>{move || super::list::kind_label(i18n, &k)}{(img.kind != "iso").then(|| format!(" · {}", img.format))}</dd>
                 <dt>{t!(i18n, "images-visibility")}</dt><dd>{move || super::list::visibility_label(i18n, &v)}
                     {img.owner.clone().map(|o| view! { " · " {o} })}</dd>
                 <dt>{t!(i18n, "images-size")}</dt><dd>{fmt_bytes(img.size_bytes.max(0) as u64)}
@@ -83,12 +95,16 @@ fn ImageView(
         <table class="table" data-testid="image-copies">
             <thead><tr><th>{t!(i18n, "vms-host")}</th><th>{t!(i18n, "storage-pool")}</th><th>{t!(i18n, "storage-volume")}</th></tr></thead>
             <tbody>{img.copies.iter().map(|c| view! {
-                <tr><td>{c.host_name.clone()}</td><td><a href=format!("/storage/{}", c.pool_id)>{c.pool_name.clone()}</a></td><td><code>{c.volume.clone()}</code></td></tr>
+                <tr><td>{c.host_name.clone()}</td><td>{if storage {
+                    view! { <a href=format!("/storage/{}", c.pool_id)>{c.pool_name.clone()}</a> }.into_any()
+                } else {
+                    view! { <span>{c.pool_name.clone()}</span> }.into_any()
+                }}</td><td><code>{c.volume.clone()}</code></td></tr>
             }).collect_view()}</tbody>
         </table>
         {manage.then(|| view! {
             <EditImage img=img.clone() can_public reload/>
-            <CopyToHost id=img.id hosts/>
+            <CopyToHost id=img.id hosts holders=img.copies.iter().map(|c| c.host_id).collect()/>
             <DeleteImage id=img.id/>
         })}
     }
@@ -152,7 +168,7 @@ fn EditImage(img: Image, can_public: bool, reload: Callback<()>) -> impl IntoVie
 }
 
 #[component]
-fn CopyToHost(id: i64, hosts: Resource<Result<Vec<Host>, ApiError>>) -> impl IntoView {
+fn CopyToHost(id: i64, hosts: Resource<Result<Vec<Host>, ApiError>>, holders: Vec<i64>) -> impl IntoView {
     let i18n = use_i18n();
     let host = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
@@ -177,8 +193,12 @@ fn CopyToHost(id: i64, hosts: Resource<Result<Vec<Host>, ApiError>>) -> impl Int
     };
     view! {
         <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                hosts.await.ok().map(|list| view! {
+            {move || {
+                let holders = holders.clone();
+                Suspend::new(async move {
+                // Only hosts that hold no copy yet; nothing to offer when every host has one.
+                let list: Vec<Host> = hosts.await.unwrap_or_default().into_iter().filter(|h| !holders.contains(&h.id)).collect();
+                (!list.is_empty()).then(|| view! {
                     <form class="card form" on:submit=submit data-testid="image-copy">
                         <h2>{t!(i18n, "images-copy")}</h2>
                         <label>{t!(i18n, "vms-host")}
@@ -192,7 +212,7 @@ fn CopyToHost(id: i64, hosts: Resource<Result<Vec<Host>, ApiError>>) -> impl Int
                         <div class="actions"><button class="btn" type="submit">{t!(i18n, "images-copy")}</button></div>
                     </form>
                 })
-            })}
+            })}}
         </Suspense>
     }
     .into_any()

@@ -19,6 +19,9 @@ pub fn visibility_label(i18n: crate::i18n::I18n, v: &str) -> String {
 pub fn ImageList() -> impl IntoView {
     let i18n = use_i18n();
     let version = RwSignal::new(0u32);
+    let uploads_version = RwSignal::new(0u32);
+    let unfinished = Resource::new(move || uploads_version.get(), |_| crate::api::images::list_uploads());
+    let changed = Callback::new(move |_| uploads_version.update(|v| *v += 1));
     let kind = RwSignal::new(String::new());
     let visibility = RwSignal::new(String::new());
     let q = RwSignal::new(String::new());
@@ -40,18 +43,29 @@ pub fn ImageList() -> impl IntoView {
             if task.kind.starts_with("image.") && task.state == TaskState::Succeeded {
                 version.update(|v| *v += 1);
             }
+            if task.state.is_finished() {
+                uploads_version.update(|v| *v += 1);
+            }
         }
     });
     let me = use_me();
-    let hosts = Resource::new(|| (), |_| crate::api::hosts::list_hosts());
-    let unfinished = Resource::new(|| (), |_| crate::api::images::list_uploads());
+    // Only those who may list hosts ask for them (a user's page makes no request that would be refused).
+    let hosts = Resource::new(
+        move || me.get().and_then(|m| m.ok()).map(|m| m.can.read_hosts),
+        |can| async move {
+            match can {
+                Some(true) => crate::api::hosts::list_hosts().await,
+                _ => Err(crate::api::ApiError::new("forbidden", "")),
+            }
+        },
+    );
     view! {
         <h1>{t!(i18n, "images-title")}</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match me.await {
                     Ok(m) if m.can.upload_images || m.can.manage_public_images => {
-                        view! { <super::upload::UploadPanel can_public=m.can.manage_public_images hosts unfinished/> }.into_any()
+                        view! { <super::upload::UploadPanel can_public=m.can.manage_public_images hosts unfinished changed/> }.into_any()
                     }
                     _ => ().into_any(),
                 }

@@ -11,6 +11,8 @@ pub fn UploadPanel(
     /// Created by the page, outside any Suspense (a resource made inside one breaks hydration).
     hosts: Resource<Result<Vec<Host>, ApiError>>,
     unfinished: Resource<Result<Vec<Upload>, ApiError>>,
+    /// Called after an upload was discarded or retried, so the page reloads its lists.
+    changed: Callback<()>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let kind = RwSignal::new("iso".to_string());
@@ -87,27 +89,74 @@ pub fn UploadPanel(
                     </Show>
                 </div>
                 <label class="dropzone" tabindex="0" data-testid="dropzone">
-                    <input type="file" multiple class="visually-hidden" data-testid="upload-file"/>
+                    <input type="file" multiple class="visually-hidden" tabindex="-1" data-testid="upload-file"/>
                     {t!(i18n, "upload-drop")}
                 </label>
             </form>
             <ul class="upload-queue" data-testid="upload-queue"></ul>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let list: Vec<Upload> = unfinished.await.unwrap_or_default().into_iter().filter(|u| u.state == "receiving").collect();
-                    (!list.is_empty()).then(|| view! {
-                        <div class="alert" data-testid="unfinished-uploads">
-                            <strong>{t!(i18n, "upload-unfinished")}</strong>
-                            <ul>{list.into_iter().map(|u| {
-                                let name = u.metadata.get("filename").cloned().unwrap_or_default();
-                                let pct = if u.length > 0 { u.offset * 100 / u.length } else { 0 };
-                                view! { <li>{name}" — "{format!("{pct} %")}</li> }
-                            }).collect_view()}</ul>
-                        </div>
-                    })
+                    let all = unfinished.await.unwrap_or_default();
+                    let waiting: Vec<Upload> = all.iter().filter(|u| u.state == "receiving").cloned().collect();
+                    let failed: Vec<Upload> = all.into_iter().filter(|u| u.state == "failed").collect();
+                    view! {
+                        {(!waiting.is_empty()).then(|| view! {
+                            <div class="alert" data-testid="unfinished-uploads">
+                                <strong>{t!(i18n, "upload-unfinished")}</strong>
+                                <ul>{waiting.into_iter().map(|u| {
+                                    let name = u.metadata.get("filename").cloned().unwrap_or_default();
+                                    let pct = if u.length > 0 { u.offset * 100 / u.length } else { 0 };
+                                    view! { <li>{name}" — "{format!("{pct} %")}" "<DiscardButton id=u.id.clone() changed/></li> }
+                                }).collect_view()}</ul>
+                            </div>
+                        })}
+                        {(!failed.is_empty()).then(|| view! {
+                            <div class="alert" data-testid="failed-uploads">
+                                <strong>{t!(i18n, "upload-failed")}</strong>
+                                <ul>{failed.into_iter().map(|u| {
+                                    let name = u.metadata.get("filename").cloned().unwrap_or_default();
+                                    let id = u.id.clone();
+                                    let retry = move |_| {
+                                        let id = id.clone();
+                                        leptos::task::spawn_local(async move {
+                                            let _ = crate::api::images::retry_upload(id).await;
+                                            changed.run(());
+                                        });
+                                    };
+                                    view! { <li>{name}" — "<a href="/tasks">{t!(i18n, "upload-why")}</a>" "
+                                        <button class="btn small" type="button" on:click=retry>{t!(i18n, "upload-retry")}</button>" "
+                                        <DiscardButton id=u.id.clone() changed/></li> }
+                                }).collect_view()}</ul>
+                            </div>
+                        })}
+                    }
                 })}
             </Suspense>
         </section>
     }
     .into_any()
+}
+
+/// Discards an upload (its bytes and its reserved quota), after asking.
+#[component]
+fn DiscardButton(id: String, changed: Callback<()>) -> impl IntoView {
+    let i18n = use_i18n();
+    let confirm = RwSignal::new(false);
+    let discard = move |_| {
+        let id = id.clone();
+        leptos::task::spawn_local(async move {
+            let _ = crate::api::images::discard_upload(id).await;
+            changed.run(());
+        });
+    };
+    view! {
+        <Show when=move || confirm.get() fallback=move || view! {
+            <button class="btn small" type="button" data-testid="upload-discard" on:click=move |_| confirm.set(true)>{t!(i18n, "upload-discard")}</button>
+        }>
+            <span class="confirm">{t!(i18n, "upload-cancel-confirm")}" "
+                <button class="btn small danger" type="button" data-testid="upload-discard-confirm" on:click=discard.clone()>{t!(i18n, "action-delete")}</button>
+                <button class="btn small" type="button" on:click=move |_| confirm.set(false)>{t!(i18n, "action-cancel")}</button>
+            </span>
+        </Show>
+    }
 }

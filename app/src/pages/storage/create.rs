@@ -58,7 +58,7 @@ pub fn CreatePool(
         busy.set(true);
         leptos::task::spawn_local(async move {
             let r = crate::api::storage::create_pool(req).await;
-            if busy.try_set(false).is_none() {
+            if busy.try_set(false).is_some() {
                 return;
             }
             match r {
@@ -83,6 +83,11 @@ pub fn CreatePool(
                     <Suspense fallback=|| ()>
                         {move || Suspend::new(async move {
                             let list = hosts.await.unwrap_or_default();
+                            if host.get_untracked().is_empty() {
+                                if let Some(first) = list.first() {
+                                    host.set(first.id.to_string());
+                                }
+                            }
                             view! {
                                 <label>{t!(i18n, "vms-host")}
                                     <select required bind:value=host data-testid="pool-host">
@@ -93,7 +98,7 @@ pub fn CreatePool(
                             }
                         })}
                     </Suspense>
-                    <label>{t!(i18n, "vms-name")}<input required maxlength="64" pattern="[A-Za-z0-9_][A-Za-z0-9_.\\-]*" bind:value=name data-testid="pool-name"/></label>
+                    <label>{t!(i18n, "vms-name")}<input required maxlength="64" pattern="[A-Za-z0-9_][A-Za-z0-9_.\\-]*" title=move || crate::tr!(i18n, "storage-name-rule") bind:value=name data-testid="pool-name"/></label>
                     <label>{t!(i18n, "storage-type")}
                         <select bind:value=kind data-testid="pool-kind">
                             {PoolType::ALL.into_iter().map(|k| view! {

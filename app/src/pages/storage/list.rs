@@ -80,7 +80,7 @@ fn PoolRow(pool: Pool, manage: bool, reload: Callback<()>) -> impl IntoView {
                 "delete" => crate::api::storage::delete_pool(id, contents.get_untracked()).await,
                 a => crate::api::storage::pool_action(id, a).await.map(|_| ()),
             };
-            if busy.try_set(false).is_none() {
+            if busy.try_set(false).is_some() {
                 return;
             }
             match r {

@@ -130,7 +130,7 @@ fn CreateVolumeForm(pool: String, on_created: Callback<()>) -> impl IntoView {
         busy.set(true);
         leptos::task::spawn_local(async move {
             let r = crate::api::storage::create_volume(pool, req).await;
-            if busy.try_set(false).is_none() {
+            if busy.try_set(false).is_some() {
                 return;
             }
             match r {
@@ -198,6 +198,8 @@ fn VolumeRow(pool: String, vol: Volume, manage: bool, reload: Callback<()>) -> i
     let op = RwSignal::new(Op::None);
     let input = RwSignal::new(String::new());
     let shrink = RwSignal::new(false);
+    let unit = RwSignal::new("GiB".to_string());
+    let raw = vol.format == "raw";
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
     let started = RwSignal::new(None::<i64>);
@@ -212,9 +214,14 @@ fn VolumeRow(pool: String, vol: Volume, manage: bool, reload: Callback<()>) -> i
         leptos::task::spawn_local(async move {
             let r: Result<bool, ApiError> = match which {
                 Op::Resize => {
-                    let gib: f64 = text.trim().parse().unwrap_or(0.0);
+                    let amount: f64 = text.trim().parse().unwrap_or(0.0);
+                    let mult = if unit.get_untracked() == "MiB" {
+                        1u64 << 20
+                    } else {
+                        1u64 << 30
+                    };
                     let req = ResizeVolume {
-                        capacity_bytes: (gib * (1u64 << 30) as f64) as u64,
+                        capacity_bytes: (amount * mult as f64).round() as u64,
                         shrink: shrink.get_untracked(),
                     };
                     crate::api::storage::resize_volume(p, n, req).await.map(|_| true)
@@ -235,7 +242,7 @@ fn VolumeRow(pool: String, vol: Volume, manage: bool, reload: Callback<()>) -> i
                 Op::Delete => crate::api::storage::delete_volume(p, n).await.map(|_| true),
                 Op::None => Ok(false),
             };
-            if busy.try_set(false).is_none() {
+            if busy.try_set(false).is_some() {
                 return;
             }
             match r {
@@ -252,13 +259,53 @@ fn VolumeRow(pool: String, vol: Volume, manage: bool, reload: Callback<()>) -> i
     };
     let open = move |o: Op| {
         error.set(None);
+        // Sizes are shown in whole MiB below 1 GiB, so that OK without a change changes nothing.
+        let in_gib = capacity >= 1 << 30 && capacity % (1 << 20) == 0 && (capacity >> 20) % 1024 == 0;
+        unit.set(if in_gib { "GiB" } else { "MiB" }.to_string());
         input.set(match o {
-            Op::Resize => format!("{:.3}", capacity as f64 / (1u64 << 30) as f64),
+            Op::Resize if in_gib => (capacity >> 30).to_string(),
+            Op::Resize => format!("{}", (capacity as f64 / (1u64 << 20) as f64 * 1000.0).round() / 1000.0),
             _ => String::new(),
         });
         op.set(o);
     };
     let url = crate::api::storage::volume_content_url(&pool, &vol.name);
+    let op_name = vol.name.clone();
+    let inner = move || {
+        view! {
+                    {move || {
+                        let run = run.clone();
+                        let go = move |ev: leptos::ev::SubmitEvent| {
+                            ev.prevent_default();
+                            run();
+                        };
+                        match op.get() {
+                            Op::None => ().into_any(),
+                            o => view! {
+                                <form class="confirm" on:submit=go>
+                                    {match o {
+                                        Op::Resize => view! {
+                                            <label>{t!(i18n, "storage-new-size")}<input type="number" step="any" min="0.001" required bind:value=input/></label>
+                                            <select bind:value=unit><option>"GiB"</option><option>"MiB"</option></select>
+                                            {raw.then(|| view! { <label class="check"><input type="checkbox" bind:checked=shrink/>{t!(i18n, "storage-allow-shrink")}</label> })}
+                                        }.into_any(),
+                                        Op::Clone => view! {
+                                            <label>{t!(i18n, "storage-clone-name")}<input required maxlength="200" bind:value=input data-testid="volume-clone-name"/></label>
+                                        }.into_any(),
+                                        Op::Wipe => view! { <span>{t!(i18n, "storage-wipe-confirm")}</span> }.into_any(),
+                                        _ => view! { <span>{t!(i18n, "storage-delete-volume-confirm")}</span> }.into_any(),
+                                    }}
+                                    <button class="btn small primary" type="submit" disabled=move || busy.get() data-testid="volume-op-confirm">{t!(i18n, "action-ok")}</button>
+                                    <button class="btn small" type="button" on:click=move |_| op.set(Op::None)>{t!(i18n, "action-cancel")}</button>
+                                </form>
+                            }.into_any(),
+                        }
+                    }}
+                    {move || started.get().map(|id| view! { <div class="small"><a href="/tasks">{t!(i18n, "tasks-started", id = id)}</a></div> })}
+                    <ErrorBox error/>
+        }
+    };
+
     view! {
         <tr data-testid=format!("volume-row-{}", vol.name)>
             <td><code>{vol.name.clone()}</code>
@@ -284,37 +331,16 @@ fn VolumeRow(pool: String, vol: Volume, manage: bool, reload: Callback<()>) -> i
                         <button class="btn small danger" disabled=in_use data-testid="volume-delete" on:click=move |_| open(Op::Delete)>{t!(i18n, "action-delete")}</button>
                     })}
                 </span>
-                {move || {
-                    let run = run.clone();
-                    let go = move |ev: leptos::ev::SubmitEvent| {
-                        ev.prevent_default();
-                        run();
-                    };
-                    match op.get() {
-                        Op::None => ().into_any(),
-                        o => view! {
-                            <form class="confirm" on:submit=go>
-                                {match o {
-                                    Op::Resize => view! {
-                                        <label>{t!(i18n, "storage-new-size-gib")}<input type="number" step="any" min="0.001" required bind:value=input/></label>
-                                        <label class="check"><input type="checkbox" bind:checked=shrink/>{t!(i18n, "storage-allow-shrink")}</label>
-                                    }.into_any(),
-                                    Op::Clone => view! {
-                                        <label>{t!(i18n, "storage-clone-name")}<input required maxlength="200" bind:value=input data-testid="volume-clone-name"/></label>
-                                    }.into_any(),
-                                    Op::Wipe => view! { <span>{t!(i18n, "storage-wipe-confirm")}</span> }.into_any(),
-                                    _ => view! { <span>{t!(i18n, "storage-delete-volume-confirm")}</span> }.into_any(),
-                                }}
-                                <button class="btn small primary" type="submit" disabled=move || busy.get() data-testid="volume-op-confirm">{t!(i18n, "action-ok")}</button>
-                                <button class="btn small" type="button" on:click=move |_| op.set(Op::None)>{t!(i18n, "action-cancel")}</button>
-                            </form>
-                        }.into_any(),
-                    }
-                }}
-                {move || started.get().map(|id| view! { <div class="small"><a href="/tasks">{t!(i18n, "tasks-started", id = id)}</a></div> })}
-                <ErrorBox error/>
             </td>
         </tr>
+        // The form of the chosen action, and what came of it, in a row of their own below (never off-screen).
+        {move || {
+            let shown = op.get() != Op::None || error.with(Option::is_some) || started.get().is_some();
+            let inner = inner.clone();
+            shown.then(|| view! {
+                <tr class="op-row" data-testid=format!("volume-op-{op_name}")><td colspan="6">{inner()}</td></tr>
+            })
+        }}
     }
     .into_any()
 }
