@@ -553,7 +553,7 @@ expected-iso = an ISO 9660 image (a CD/DVD image)
 expected-disk_image = a disk image (qcow2, raw, VMDK or OVA)
 expected-raw_512 = a raw disk image: its size must be a multiple of 512 bytes
 expected-ova = an OVA: a tar archive with an OVF descriptor and a VMDK disk
-expected-vmdk = a readable VMDK disk
+expected-vmdk = a readable VMDK disk in one file (a descriptor naming other files is refused)
 error-incomplete = The upload is not complete.
 
 ## Images
@@ -681,3 +681,4 @@ audit-detail-pool = pool
 audit-detail-type = type
 audit-detail-volume = volume
 audit-detail-language = language
+expected-qcow2_alone = a self-contained qcow2 image (without a backing file or an external data file)

@@ -544,7 +544,7 @@ expected-iso = ISO 9660 镜像（光盘镜像）
 expected-disk_image = 磁盘镜像（qcow2、raw、VMDK 或 OVA）
 expected-raw_512 = raw 磁盘镜像：其大小必须是 512 字节的整数倍
 expected-ova = OVA：包含 OVF 描述文件和 VMDK 磁盘的 tar 归档
-expected-vmdk = 可读的 VMDK 磁盘
+expected-vmdk = 可读的单文件 VMDK 磁盘（引用其他文件的描述文件会被拒绝）
 error-incomplete = 上传尚未完成。
 
 ## 镜像
@@ -669,3 +669,4 @@ audit-detail-pool = 存储池
 audit-detail-type = 类型
 audit-detail-volume = 存储卷
 audit-detail-language = 语言
+expected-qcow2_alone = 独立的 qcow2 镜像（没有后备文件或外部数据文件）

@@ -132,7 +132,8 @@ fn expected_words(key: &str) -> &'static str {
         "iso" => "an ISO 9660 image",
         "raw_512" => "a raw disk image (its size must be a multiple of 512 bytes)",
         "ova" => "an OVA (a tar archive with an OVF descriptor and a VMDK disk)",
-        "vmdk" => "a readable VMDK disk",
+        "vmdk" => "a readable, self-contained VMDK disk",
+        "qcow2_alone" => "a self-contained qcow2 image (no backing or external data file)",
         _ => "a qcow2, raw, VMDK or OVA disk image",
     }
 }

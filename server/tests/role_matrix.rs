@@ -70,8 +70,9 @@ fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<V
         ("get", "/api/v1/pools")
         | ("get", "/api/v1/pools/{id}")
         | ("get", "/api/v1/pools/{id}/volumes")
-        | ("get", "/api/v1/pools/{id}/volumes/{name}")
-        | ("get", "/api/v1/pools/{id}/volumes/{name}/content") => ([401, 403, 403, 200, 200, 200], None),
+        | ("get", "/api/v1/pools/{id}/volumes/{name}") => ([401, 403, 403, 200, 200, 200], None),
+        // A volume's bytes are a VM's disk: auditors see the list, not the contents.
+        ("get", "/api/v1/pools/{id}/volumes/{name}/content") => ([401, 403, 403, 200, 403, 200], None),
         ("post", "/api/v1/pools") => ([401, 403, 403, 201, 403, 201], Some(json!({}))),
         ("patch", "/api/v1/pools/{id}") => ([401, 403, 403, 200, 403, 200], Some(json!({ "autostart": false }))),
         ("delete", "/api/v1/pools/{id}") | ("delete", "/api/v1/pools/{id}/volumes/{name}") => {
@@ -94,10 +95,11 @@ fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<V
         ("get", "/api/v1/images/{id}") | ("get", "/api/v1/images/{id}/content") => {
             ([401, 200, 404, 200, 200, 200], None)
         }
-        ("patch", "/api/v1/images/{id}") => ([401, 200, 404, 200, 403, 200], Some(json!({ "name": "renamed" }))),
-        ("delete", "/api/v1/images/{id}") => ([401, 204, 404, 204, 403, 204], None),
+        // Operators read users' private images but only admins (and the owner) change them.
+        ("patch", "/api/v1/images/{id}") => ([401, 200, 404, 403, 403, 200], Some(json!({ "name": "renamed" }))),
+        ("delete", "/api/v1/images/{id}") => ([401, 204, 404, 403, 403, 204], None),
         // The only host already holds a copy: those allowed get past authorization to 409.
-        ("post", "/api/v1/images/{id}/actions/copy") => ([401, 409, 404, 409, 403, 409], Some(json!({}))),
+        ("post", "/api/v1/images/{id}/actions/copy") => ([401, 409, 404, 403, 403, 409], Some(json!({}))),
         // Uploads belong to their creator alone: anyone else gets 404, admins too.
         ("post", "/api/v1/uploads") => ([401, 201, 201, 201, 403, 201], None),
         ("get", "/api/v1/uploads/{id}") => ([401, 200, 404, 404, 404, 404], None),

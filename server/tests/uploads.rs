@@ -589,6 +589,50 @@ async fn vmdk_and_ova_become_qcow2_templates_and_a_broken_ova_is_refused() {
         (2, 768, 1)
     );
 
+    // Disks that name files of the host are refused, never read: a VMDK descriptor inside an OVA pointing at
+    // /etc/hostname, and a qcow2 whose backing file is /etc/hostname.
+    let descriptor = "# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\ncreateType=\"monolithicFlat\"\n\nRW 1 FLAT \"/etc/hostname\" 0\n\nddb.virtualHWVersion = \"4\"\nddb.geometry.cylinders = \"1\"\nddb.geometry.heads = \"1\"\nddb.geometry.sectors = \"1\"\nddb.adapterType = \"ide\"\n";
+    let evil = tar(&[("evil.ovf", OVF.as_bytes()), ("disk1.vmdk", descriptor.as_bytes())]);
+    let id = tus::upload_all(
+        &admin,
+        &evil,
+        1 << 20,
+        &[("filename", "evil.ova"), ("kind", "template"), ("host", &h)],
+    )
+    .await;
+    let (_, t) = finished(&admin, &id).await;
+    assert_eq!(
+        (t.state, t.error_code.as_deref()),
+        (TaskState::Failed, Some("wrong_format")),
+        "{t:?}"
+    );
+    let backed = std::env::temp_dir().join(format!("{}.qcow2", unique("hangar-up-backed")));
+    assert!(std::process::Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2", "-F", "raw", "-b", "/etc/hostname"])
+        .arg(&backed)
+        .arg("1M")
+        .status()
+        .unwrap()
+        .success());
+    let bytes = std::fs::read(&backed).unwrap();
+    std::fs::remove_file(&backed).unwrap();
+    let id = tus::upload_all(
+        &admin,
+        &bytes,
+        1 << 20,
+        &[("filename", "backed.qcow2"), ("kind", "template"), ("host", &h)],
+    )
+    .await;
+    let (_, t) = finished(&admin, &id).await;
+    assert_eq!(
+        (
+            t.error_code.as_deref(),
+            t.error_details.as_ref().map(|d| d["expected"].clone())
+        ),
+        (Some("wrong_format"), Some(json!("qcow2_alone"))),
+        "{t:?}"
+    );
+
     // An archive without an OVF and a disk is not an OVA: refused in words, nothing left behind.
     let broken = tar(&[("readme.txt", b"not an appliance")]);
     let id = tus::upload_all(
@@ -609,10 +653,9 @@ async fn vmdk_and_ova_become_qcow2_templates_and_a_broken_ova_is_refused() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
-    assert_eq!(
-        staged,
-        [format!("{id}.part")],
-        "only the failed upload's own bytes are kept (to retry or expire)"
+    assert!(
+        staged.iter().all(|f| f.ends_with(".part")),
+        "only failed uploads' own bytes are kept (to retry or expire): {staged:?}"
     );
 }
 

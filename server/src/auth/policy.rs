@@ -61,6 +61,14 @@ fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
     if action == ImageRead && matches!(resource, Resource::Image { public: true, .. }) {
         return true;
     }
+    // Another user's private image is theirs: operators may read it, only admins may change it.
+    if action == ImageManage
+        && matches!(resource, Resource::Image { public: false, .. })
+        && !own
+        && p.role != Role::Admin
+    {
+        return false;
+    }
     match p.role {
         Role::Admin => true,
         Role::Auditor => {
@@ -268,6 +276,11 @@ mod tests {
         assert!(authorize(&u, Action::StorageRead, Resource::System).is_err());
         let o = p(2, Role::Operator);
         assert!(authorize(&o, Action::ImageManage, public).is_ok());
+        assert!(authorize(&o, Action::ImageRead, theirs).is_ok());
+        assert!(
+            authorize(&o, Action::ImageManage, theirs).is_err(),
+            "a user's private image is theirs"
+        );
         assert!(authorize(&o, Action::StorageManage, Resource::System).is_ok());
         let a = p(3, Role::Auditor);
         assert!(authorize(&a, Action::ImageRead, theirs).is_ok());

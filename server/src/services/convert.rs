@@ -149,8 +149,58 @@ pub fn unpack_ova(ova: &Path) -> Result<(Ovf, PathBuf)> {
     Ok((ovf, out))
 }
 
+/// A VMDK is converted only when it is one self-contained file: a descriptor naming other extents (say
+/// `/etc/shadow` or another user's upload) would make `qemu-img` copy those files into the image.
+async fn check_self_contained(vmdk: &Path) -> Result<()> {
+    let refused = || Error::from(UploadError::WrongFormat { expected: "vmdk" });
+    let out = tokio::process::Command::new("qemu-img")
+        .args(["info", "--output=json", "-f", "vmdk"])
+        .arg(vmdk)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("qemu-img is needed to convert VMDK disks: {e}")))?;
+    if !out.status.success() {
+        return Err(refused());
+    }
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|_| refused())?;
+    let data = &info["format-specific"]["data"];
+    let create_type = data["create-type"].as_str().unwrap_or("");
+    let extents = data["extents"].as_array().cloned().unwrap_or_default();
+    let own = vmdk.to_string_lossy();
+    let self_contained = matches!(create_type, "monolithicSparse" | "streamOptimized")
+        && extents.len() == 1
+        && extents[0]["filename"].as_str() == Some(own.as_ref())
+        && info["backing-filename"].is_null();
+    if self_contained {
+        Ok(())
+    } else {
+        tracing::warn!(
+            create_type,
+            extents = extents.len(),
+            "refused a VMDK that is not one self-contained file"
+        );
+        Err(refused())
+    }
+}
+
+/// Whether a qcow2 header names nothing outside the file: no backing file, no external data file. Such an
+/// image, kept as a template, would make VMs read files of the host.
+pub fn qcow2_self_contained(head: &[u8]) -> bool {
+    if head.len() < 104 || &head[..4] != b"QFI\xfb" {
+        return false;
+    }
+    let be64 = |at: usize| u64::from_be_bytes(head[at..at + 8].try_into().unwrap_or([0xff; 8]));
+    let version = u32::from_be_bytes(head[4..8].try_into().unwrap_or([0; 4]));
+    let backing_offset = be64(8);
+    // Version 3 keeps feature bits; bit 2 of the incompatible ones is "external data file".
+    let external_data = version >= 3 && be64(72) & (1 << 2) != 0;
+    backing_offset == 0 && !external_data
+}
+
 /// `qemu-img convert` of a VMDK into qcow2 beside it; the caller removes both files when done.
 pub async fn vmdk_to_qcow2(vmdk: &Path) -> Result<PathBuf> {
+    check_self_contained(vmdk).await?;
     let out = vmdk.with_extension("qcow2");
     let r = tokio::process::Command::new("qemu-img")
         .args(["convert", "-q", "-f", "vmdk", "-O", "qcow2"])
@@ -202,6 +252,21 @@ mod tests {
         let mut cut = t.clone();
         cut.truncate(1200);
         assert!(tar_members(&mut std::io::Cursor::new(&cut), 1200).is_err());
+    }
+
+    #[test]
+    fn qcow2_headers_naming_other_files_are_refused() {
+        let mut h = vec![0u8; 112];
+        h[..4].copy_from_slice(b"QFI\xfb");
+        h[4..8].copy_from_slice(&3u32.to_be_bytes());
+        assert!(qcow2_self_contained(&h));
+        let mut backed = h.clone();
+        backed[8..16].copy_from_slice(&512u64.to_be_bytes());
+        assert!(!qcow2_self_contained(&backed));
+        let mut external = h.clone();
+        external[72..80].copy_from_slice(&4u64.to_be_bytes());
+        assert!(!qcow2_self_contained(&external));
+        assert!(!qcow2_self_contained(b"QFI"));
     }
 
     #[test]

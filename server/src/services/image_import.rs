@@ -106,7 +106,8 @@ async fn prepare(ctx: &tasks::Ctx, row: &UploadRow, path: &Path) -> Result<Prepa
         }
     }
     let len = row.length as u64;
-    let (sniffed, virtual_size) = sniff(&head_of(path.to_path_buf()).await?, len);
+    let head = head_of(path.to_path_buf()).await?;
+    let (sniffed, virtual_size) = sniff(&head, len);
     let plain = |format, virtual_size| Prepared {
         path: path.to_path_buf(),
         format,
@@ -119,7 +120,11 @@ async fn prepare(ctx: &tasks::Ctx, row: &UploadRow, path: &Path) -> Result<Prepa
     match (kind.as_str(), sniffed) {
         ("iso", "iso") => Ok(plain("iso", len)),
         ("iso", _) => Err(UploadError::WrongFormat { expected: "iso" }.into()),
-        ("template", "qcow2") => Ok(plain("qcow2", virtual_size.max(len))),
+        ("template", "qcow2") if convert::qcow2_self_contained(&head) => Ok(plain("qcow2", virtual_size.max(len))),
+        ("template", "qcow2") => Err(UploadError::WrongFormat {
+            expected: "qcow2_alone",
+        }
+        .into()),
         ("template", "raw") if len.is_multiple_of(512) => Ok(plain("raw", len)),
         ("template", "raw") => Err(UploadError::WrongFormat { expected: "raw_512" }.into()),
         ("template", "vmdk" | "ova") => {
@@ -138,6 +143,12 @@ async fn prepare(ctx: &tasks::Ctx, row: &UploadRow, path: &Path) -> Result<Prepa
                 let _ = tokio::fs::remove_file(&vmdk).await;
             }
             let head = head_of(qcow2.clone()).await?;
+            if !convert::qcow2_self_contained(&head) {
+                return Err(UploadError::WrongFormat {
+                    expected: "qcow2_alone",
+                }
+                .into());
+            }
             let length = tokio::fs::metadata(&qcow2).await.map_err(io)?.len();
             let (_, virtual_size) = sniff(&head, length);
             let (sha256, md5) = hash_file(qcow2.clone()).await?;

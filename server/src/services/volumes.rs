@@ -330,7 +330,8 @@ pub async fn run_clone(ctx: &tasks::Ctx) -> Result<Value> {
 
 /// Where to read a volume's bytes: its host and its size on disk (what a download delivers).
 pub async fn content_source(state: &AppState, caller: &Caller, pool_id: &str, name: &str) -> Result<(i64, u64)> {
-    authorize(caller.require()?, Action::StorageRead, Resource::System)?;
+    // The bytes of a volume are a VM's disk: those who manage storage read them, not every reader of the list.
+    authorize(caller.require()?, Action::StorageManage, Resource::System)?;
     storage_rules::volume_name(name).map_err(|_| Error::NotFound("volume"))?;
     let (h, _) = pools::locate(state, pool_id).await?;
     let (uuid, n) = (pool_id.to_string(), name.to_string());

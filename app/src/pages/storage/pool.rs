@@ -260,7 +260,7 @@ fn VolumeRow(pool: String, vol: Volume, manage: bool, reload: Callback<()>) -> i
     let open = move |o: Op| {
         error.set(None);
         // Sizes are shown in whole MiB below 1 GiB, so that OK without a change changes nothing.
-        let in_gib = capacity >= 1 << 30 && capacity % (1 << 20) == 0 && (capacity >> 20) % 1024 == 0;
+        let in_gib = capacity >= 1 << 30 && capacity.is_multiple_of(1 << 30);
         unit.set(if in_gib { "GiB" } else { "MiB" }.to_string());
         input.set(match o {
             Op::Resize if in_gib => (capacity >> 30).to_string(),
