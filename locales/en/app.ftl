@@ -682,3 +682,4 @@ audit-detail-type = type
 audit-detail-volume = volume
 audit-detail-language = language
 expected-qcow2_alone = a self-contained qcow2 image (without a backing file or an external data file)
+reason-not_usable = cannot take uploads now; try another host or later

@@ -670,3 +670,4 @@ audit-detail-type = 类型
 audit-detail-volume = 存储卷
 audit-detail-language = 语言
 expected-qcow2_alone = 独立的 qcow2 镜像（没有后备文件或外部数据文件）
+reason-not_usable = 当前无法接收上传；请换一台主机或稍后再试

@@ -360,10 +360,13 @@ async fn a_task_interrupted_by_a_restart_fails_and_its_half_made_volume_is_remov
         (s == StatusCode::OK).then_some(())
     })
     .await;
-    assert!(
-        virsh(LOCAL, &["vol-info", "--pool", &pool.name, "half.raw"]).is_err(),
-        "the half-made volume was removed"
-    );
+    // The cleanup waits for the host's connection, in the background of the start.
+    eventually(30, "the half-made volume removed", || async {
+        virsh(LOCAL, &["vol-info", "--pool", &pool.name, "half.raw"])
+            .is_err()
+            .then_some(())
+    })
+    .await;
     let active: Vec<Task> = admin.get_as("/api/v1/tasks?state=active").await;
     assert!(active.is_empty(), "nothing is stuck: {active:?}");
 }

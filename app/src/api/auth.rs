@@ -68,6 +68,9 @@ pub struct Capabilities {
     /// Upload private images of one's own.
     #[serde(default)]
     pub upload_images: bool,
+    /// Edit, copy and delete other accounts' private images.
+    #[serde(default)]
+    pub manage_any_image: bool,
     /// For those who create accounts: the quota a new account gets unless another is given.
     #[serde(default)]
     pub default_quota: Option<super::QuotaLimits>,

@@ -170,6 +170,14 @@ pub fn capabilities(p: &Principal) -> Capabilities {
                 public: false,
             },
         ),
+        manage_any_image: allows(
+            p,
+            Action::ImageManage,
+            Resource::Image {
+                owner: None,
+                public: false,
+            },
+        ),
         default_quota: None,
     }
 }

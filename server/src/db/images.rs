@@ -235,10 +235,10 @@ pub async fn update(conn: &mut SqliteConnection, row: &ImageRow) -> sqlx::Result
     Ok(())
 }
 
-pub async fn delete(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM images WHERE id = ?")
+/// Deletes the row; `(owner, q_disk_gib)` it counted, or `None` when it was already gone.
+pub async fn delete(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<Option<(Option<i64>, i64)>> {
+    sqlx::query_as("DELETE FROM images WHERE id = ? RETURNING owner_id, q_disk_gib")
         .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
+        .fetch_optional(conn)
+        .await
 }

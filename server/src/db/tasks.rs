@@ -117,13 +117,27 @@ pub async fn list(pool: &SqlitePool, f: &Filter<'_>) -> sqlx::Result<Vec<TaskRow
     q.build_query_as().fetch_all(pool).await
 }
 
-pub async fn start(pool: &SqlitePool, id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE tasks SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'")
+/// Marks a queued task running; false when it is no longer queued (cancelled before its turn).
+pub async fn start(pool: &SqlitePool, id: i64) -> sqlx::Result<bool> {
+    let r = sqlx::query("UPDATE tasks SET state = 'running', started_at = ? WHERE id = ? AND state = 'queued'")
         .bind(super::now_ms())
         .bind(id)
         .execute(pool)
         .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
+}
+
+/// Cancels a task that has not started; false when a worker took it meanwhile (its work sees the flag).
+pub async fn cancel_queued(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE tasks SET state = 'cancelled', message = 'cancelled', error_code = 'cancelled', finished_at = ?
+         WHERE id = ? AND state = 'queued'",
+    )
+    .bind(super::now_ms())
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 pub async fn progress(

@@ -192,6 +192,11 @@ pub async fn run_volume_upload(ctx: &tasks::Ctx) -> Result<Value> {
     let (Some(host_id), Some(pool)) = (target["host_id"].as_i64(), target["pool"].as_str()) else {
         return Err(Error::Internal(anyhow::anyhow!("upload without a target")));
     };
+    // A task resumed at start may come before its host's connection.
+    state
+        .virt
+        .wait_online(host_id, std::time::Duration::from_secs(30))
+        .await;
     let conn = state
         .virt
         .connection(host_id, target["host_name"].as_str().unwrap_or_default())?;
@@ -201,6 +206,17 @@ pub async fn run_volume_upload(ctx: &tasks::Ctx) -> Result<Value> {
         row.length as u64,
         path.clone(),
     );
+    // Checked at creation, and again now: a VM may have taken the volume since.
+    let host = {
+        let mut c = state.db.acquire().await?;
+        db::hosts::by_id(&mut c, host_id)
+            .await?
+            .ok_or(Error::NotFound("host"))?
+    };
+    let users = super::volumes::with_users(state, &host, &pool).await?;
+    if let Some(u) = users.iter().find(|v| v.name == volume).and_then(|v| v.used_by.first()) {
+        return Err(Error::InUse { by: u.name.clone() });
+    }
     ctx.blocking("importing", len, move |meter| {
         let lv = crate::virt::from_libvirt;
         let p = storage::pool(&conn, &pool).map_err(lv)?;
@@ -257,6 +273,11 @@ async fn import(ctx: &tasks::Ctx, row: &UploadRow, id: &str, p: Prepared) -> Res
     };
     let host_name = target["host_name"].as_str().unwrap_or_default().to_string();
     let volume = ctx.params["volume"].as_str().unwrap_or_default().to_string();
+    // A task resumed at start may come before its host's connection.
+    ctx.state
+        .virt
+        .wait_online(host_id, std::time::Duration::from_secs(30))
+        .await;
     let conn = state.virt.connection(host_id, &host_name)?;
     ctx.check()?;
     let (pool_uuid_s, vol_name, len, file) = (pool_uuid.to_string(), volume.clone(), p.length, p.path.clone());
@@ -365,11 +386,17 @@ pub(crate) async fn start_import(tx: &mut SqliteConnection, row: &UploadRow, sum
         &params,
     )
     .await?;
-    sqlx::query("UPDATE uploads SET state = 'importing', task_id = ? WHERE id = ?")
-        .bind(task)
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
+    // Only a complete upload not being imported already (two retries at once start one import).
+    let r = sqlx::query(
+        "UPDATE uploads SET state = 'importing', task_id = ? WHERE id = ? AND state IN ('receiving', 'failed')",
+    )
+    .bind(task)
+    .bind(&row.id)
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() != 1 {
+        return Err(Error::InvalidState("the upload is already being imported".into()));
+    }
     Ok(())
 }
 pub async fn settle_task(tx: &mut SqliteConnection, row: &TaskRow, s: TaskState, code: Option<&str>) -> Result<()> {

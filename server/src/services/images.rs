@@ -174,6 +174,8 @@ pub async fn import(state: &AppState, caller: &Caller, req: ImportImage) -> Resu
         (_, "raw") => "raw",
         _ => return Err(Error::invalid("volume", "unsupported_format")),
     };
+    // Its size is what a download of it delivers: the file's physical size, not its allocation.
+    let (_, physical) = volumes::content_source(state, caller, &req.pool_id, &v.name).await?;
     let q_disk_gib = if visibility == "private" {
         (v.capacity as i64 + GIB - 1) / GIB
     } else {
@@ -199,7 +201,7 @@ pub async fn import(state: &AppState, caller: &Caller, req: ImportImage) -> Resu
             visibility,
             owner_id: Some(p.id),
             format,
-            size_bytes: v.allocation as i64,
+            size_bytes: physical as i64,
             virtual_size_bytes: v.capacity as i64,
             sha256: "",
             md5: "",
@@ -296,13 +298,16 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
             by: format!("{} VM(s)", img.used_by),
         });
     }
-    // An overlay made from a copy (even one no VM uses yet) would lose its base.
+    // Checked strictly, copy by copy: a host that cannot be asked refuses the delete rather than passing it. An
+    // overlay made from a copy (even one no VM uses yet) would lose its base.
     for c in &img.copies {
-        let Ok((h, _)) = pools::locate(state, &c.pool_id).await else {
-            continue;
-        };
+        let (h, _) = pools::locate(state, &c.pool_id).await?;
         let vols = volumes::with_users(state, &h, &c.pool_id).await?;
-        let path = vols.iter().find(|v| v.name == c.volume).map(|v| v.path.clone());
+        let copy = vols.iter().find(|v| v.name == c.volume);
+        if let Some(u) = copy.and_then(|v| v.used_by.iter().find(|u| !u.id.starts_with("image:"))) {
+            return Err(Error::InUse { by: u.name.clone() });
+        }
+        let path = copy.map(|v| v.path.clone());
         if let Some(overlay) = vols.iter().find(|v| v.backing.is_some() && v.backing == path) {
             return Err(Error::InUse {
                 by: overlay.name.clone(),
@@ -313,18 +318,21 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
         storage::delete_volume_if_exists(&state.virt, c.host_id, &c.pool_id, &c.volume).await?;
     }
     let mut tx = db::begin_write(&state.db).await?;
-    if let (Some(owner), true) = (r.owner_id, r.q_disk_gib > 0) {
+    // What the row counted when it was deleted, inside this transaction: two deletes at once give back once.
+    let Some((owner, q_disk_gib)) = db::images::delete(&mut tx, id).await? else {
+        return Err(Error::NotFound("image"));
+    };
+    if let (Some(owner), true) = (owner, q_disk_gib > 0) {
         quota::release(
             &mut tx,
             owner,
             Usage {
-                disk_gib: r.q_disk_gib,
+                disk_gib: q_disk_gib,
                 ..Usage::default()
             },
         )
         .await?;
     }
-    db::images::delete(&mut tx, id).await?;
     audit::commit(
         tx,
         caller,
@@ -405,6 +413,9 @@ pub async fn run_copy(ctx: &tasks::Ctx) -> Result<Value> {
         }
     };
     let (sh, dh) = (name_of(src_host).await?, name_of(dst_host).await?);
+    for id in [sh.id, dh.id] {
+        ctx.state.virt.wait_online(id, std::time::Duration::from_secs(30)).await;
+    }
     let src_conn = ctx.state.virt.connection(sh.id, &sh.name)?;
     let dst_conn = ctx.state.virt.connection(dh.id, &dh.name)?;
     let capacity = p["capacity"].as_u64().unwrap_or(0);

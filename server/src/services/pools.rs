@@ -223,7 +223,15 @@ async fn refuse_if_used(state: &AppState, h: &HostRow, id: &str) -> Result<()> {
 pub async fn delete(state: &AppState, caller: &Caller, id: &str, contents: bool) -> Result<()> {
     authorize(caller.require()?, Action::StorageManage, Resource::System)?;
     let (h, f) = locate(state, id).await?;
-    if f.state == "running" {
+    if contents && f.state != "running" {
+        // Its volumes can only be seen (and checked for users) while it runs.
+        let uuid = id.to_string();
+        state
+            .virt
+            .call(h.id, &h.name, move |c| storage::pool(c, &uuid)?.create(0))
+            .await?;
+    }
+    if f.state == "running" || contents {
         refuse_if_used(state, &h, id).await?;
     }
     if db::images::copies_in_pool(&state.db, id).await? > 0 {

@@ -172,7 +172,8 @@ async fn run(state: AppState, id: i64) {
         }
     };
     let cancel = state.tasks.flag(id);
-    if db::tasks::start(&state.db, id).await.is_err() {
+    // Not started when it stopped being queued meanwhile (cancelled before its turn).
+    if !matches!(db::tasks::start(&state.db, id).await, Ok(true)) {
         return;
     }
     publish(&state, id).await;
@@ -197,7 +198,8 @@ async fn run(state: AppState, id: i64) {
             (TaskState::Failed, api.message, Some((e.code(), api.details)), None)
         }
     };
-    if outcome.is_err() {
+    // A target that already existed (made by someone else meanwhile) is not the task's to remove.
+    if outcome.is_err() && !matches!(outcome, Err(Error::Duplicate { .. })) {
         if let Err(e) = cleanup(&ctx, &row).await {
             tracing::warn!(task = id, error = ?e, "could not clean up after a task");
         }
@@ -272,7 +274,22 @@ async fn cleanup(ctx: &Ctx, row: &TaskRow) -> Result<()> {
     ) else {
         return Ok(());
     };
+    // A volume the library records as an image's copy is never half-made (it was recorded after it was whole).
+    let recorded: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM image_copies WHERE host_id = ? AND pool_uuid = ? AND volume = ?")
+            .bind(host_id)
+            .bind(pool)
+            .bind(volume)
+            .fetch_one(&ctx.state.db)
+            .await?;
+    if recorded > 0 {
+        return Ok(());
+    }
     ctx.progress("cleaning_up", None, None).await;
+    ctx.state
+        .virt
+        .wait_online(host_id, std::time::Duration::from_secs(30))
+        .await;
     crate::virt::storage::delete_volume_if_exists(&ctx.state.virt, host_id, pool, volume).await
 }
 
@@ -298,9 +315,14 @@ pub async fn recover(state: &AppState) -> anyhow::Result<()> {
             params: row.params(),
             cancel: Arc::default(),
         };
-        if let Err(e) = cleanup(&ctx, &row).await {
-            tracing::warn!(task = row.id, error = ?e, "could not clean up an interrupted task");
-        }
+        // Hosts connect in the background: the cleanup waits for its host (in `cleanup`) without holding up
+        // the start, and the task is marked failed now, so it is never seen running.
+        let r = row.clone();
+        tokio::spawn(async move {
+            if let Err(e) = cleanup(&ctx, &r).await {
+                tracing::warn!(task = r.id, error = ?e, "could not clean up an interrupted task");
+            }
+        });
         finish(
             state,
             &row,
@@ -377,8 +399,7 @@ pub async fn cancel(state: &AppState, caller: &Caller, id: i64) -> Result<Task> 
     let mut tx = db::begin_write(&state.db).await?;
     if let Some(row) = row.filter(|r| r.state == "queued") {
         // Not started yet: it ends here, and the worker that picks it up finds it finished.
-        let cancelled = Some(("cancelled", &Value::Null));
-        if db::tasks::finish(&mut tx, id, TaskState::Cancelled, "cancelled", cancelled, None).await? {
+        if db::tasks::cancel_queued(&mut tx, id).await? {
             super::image_import::settle_task(&mut tx, &row, TaskState::Cancelled, Some("cancelled")).await?;
         }
     }

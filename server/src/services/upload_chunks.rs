@@ -126,6 +126,8 @@ where
     use futures::StreamExt;
     use tokio::io::{AsyncSeekExt, AsyncWriteExt};
     let p = caller.require()?.clone();
+    // Only an upload of the caller's gets a lock (random ids must not grow the map).
+    by_owner(state, &p, id).await?;
     let slot = state.uploads.slot(id);
     let mut guard = tokio::time::timeout(std::time::Duration::from_secs(15), slot.lock())
         .await

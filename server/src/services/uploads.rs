@@ -316,8 +316,11 @@ async fn resolve_target(state: &AppState, p: &Principal, meta: &BTreeMap<String,
         }
         (None, Some(host)) => {
             let id: i64 = host.parse().map_err(|_| Error::invalid("host", "not_found"))?;
+            // Those who may not read hosts learn nothing about them: any failure is the same answer.
+            let sees_hosts = authorize(p, Action::HostRead, Resource::System).is_ok();
             pools::images_pool(state, id).await.map_err(|e| match e {
                 Error::NotFound(_) => Error::invalid("host", "not_found"),
+                _ if !sees_hosts => Error::invalid("host", "not_usable"),
                 other => other,
             })?
         }
@@ -375,6 +378,7 @@ pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<Upload>> {
 /// tus termination: removes the staged bytes and gives the reserved quota back. Refused while importing.
 pub async fn terminate(state: &AppState, caller: &Caller, id: &str) -> Result<()> {
     let p = caller.require()?.clone();
+    by_owner(state, &p, id).await?;
     let slot = state.uploads.slot(id);
     let _guard = tokio::time::timeout(std::time::Duration::from_secs(15), slot.lock())
         .await
@@ -386,7 +390,11 @@ pub async fn terminate(state: &AppState, caller: &Caller, id: &str) -> Result<()
         ));
     }
     let mut tx = db::begin_write(&state.db).await?;
-    remove(&mut tx, &row).await?;
+    if !remove(&mut tx, &row).await? {
+        return Err(Error::InvalidState(
+            "the upload is being imported; cancel its task first".into(),
+        ));
+    }
     audit::commit(
         tx,
         caller,
@@ -400,23 +408,30 @@ pub async fn terminate(state: &AppState, caller: &Caller, id: &str) -> Result<()
     Ok(())
 }
 
-async fn remove(tx: &mut SqliteConnection, row: &UploadRow) -> Result<()> {
-    if row.q_disk_gib > 0 {
+/// Deletes the upload's row if it is still in a state that may go, and gives back the quota the row counted
+/// then (read by the delete itself, so two removals at once give back once). False when it was not removed.
+async fn remove(tx: &mut SqliteConnection, row: &UploadRow) -> Result<bool> {
+    let gone: Option<(i64, i64)> = sqlx::query_as(
+        "DELETE FROM uploads WHERE id = ? AND state IN ('receiving', 'failed') RETURNING owner_id, q_disk_gib",
+    )
+    .bind(&row.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((owner, q_disk_gib)) = gone else {
+        return Ok(false);
+    };
+    if q_disk_gib > 0 {
         quota::release(
             tx,
-            row.owner_id,
+            owner,
             Usage {
-                disk_gib: row.q_disk_gib,
+                disk_gib: q_disk_gib,
                 ..Usage::default()
             },
         )
         .await?;
     }
-    sqlx::query("DELETE FROM uploads WHERE id = ?")
-        .bind(&row.id)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// Removes expired unfinished uploads (and failed ones past their expiry): files, rows and reserved quota.
@@ -428,8 +443,13 @@ pub async fn expire(state: &AppState) -> Result<usize> {
             .await?;
     let caller = Caller::system("expiry");
     for row in &rows {
+        // Under the upload's lock, so expiry never races a chunk, a termination or a retry.
+        let slot = state.uploads.slot(&row.id);
+        let _guard = slot.lock().await;
         let mut tx = db::begin_write(&state.db).await?;
-        remove(&mut tx, row).await?;
+        if !remove(&mut tx, row).await? {
+            continue;
+        }
         let details = json!({ "received": row.received, "length": row.length });
         audit::record(
             &mut tx,

@@ -305,6 +305,11 @@ pub async fn run_clone(ctx: &tasks::Ctx) -> Result<Value> {
             .await?
             .ok_or(Error::NotFound("host"))?
     };
+    // A task resumed at start may come before its host's connection.
+    ctx.state
+        .virt
+        .wait_online(host.id, std::time::Duration::from_secs(30))
+        .await;
     let conn = ctx.state.virt.connection(host.id, &host.name)?;
     let (pool, source, name, format) = (
         pool.to_string(),

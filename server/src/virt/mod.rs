@@ -117,6 +117,14 @@ impl Virt {
         })
     }
 
+    /// Waits (at most `limit`) for the host to be online: after a start, connections come up in the background.
+    pub async fn wait_online(&self, id: i64, limit: Duration) {
+        let until = tokio::time::Instant::now() + limit;
+        while self.status(id).0 != HostStatus::Online && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     pub fn online_hosts(&self) -> Vec<i64> {
         let hosts = self.hosts.read().unwrap_or_else(|p| p.into_inner());
         hosts

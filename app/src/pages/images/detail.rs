@@ -39,7 +39,7 @@ pub fn ImageDetailPage() -> impl IntoView {
                     Ok(img) => {
                         let manage = me.as_ref().is_some_and(|m| {
                             if img.visibility == "public" { m.can.manage_public_images }
-                            else { m.can.manage_public_images || (m.can.upload_images && img.owner_id == Some(m.user.id)) }
+                            else { m.can.manage_any_image || (m.can.upload_images && img.owner_id == Some(m.user.id)) }
                         });
                         let can_public = me.as_ref().is_some_and(|m| m.can.manage_public_images);
                         let storage = me.as_ref().is_some_and(|m| m.can.read_storage);
