@@ -683,3 +683,6 @@ audit-detail-volume = volume
 audit-detail-language = language
 expected-qcow2_alone = a self-contained qcow2 image (without a backing file or an external data file)
 reason-not_usable = cannot take uploads now; try another host or later
+task-kind-image-checksum = Compute image checksums
+task-step-hashing = computing checksums
+audit-action-image-checksum-finished = Image checksums computed

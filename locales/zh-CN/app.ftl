@@ -671,3 +671,6 @@ audit-detail-volume = 存储卷
 audit-detail-language = 语言
 expected-qcow2_alone = 独立的 qcow2 镜像（没有后备文件或外部数据文件）
 reason-not_usable = 当前无法接收上传；请换一台主机或稍后再试
+task-kind-image-checksum = 计算镜像校验和
+task-step-hashing = 计算校验和
+audit-action-image-checksum-finished = 镜像校验和已计算

@@ -81,9 +81,8 @@ fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<V
         ("post", "/api/v1/pools/{id}/actions/{action}")
         | ("post", "/api/v1/pools/{id}/volumes/{name}/actions/wipe") => ([401, 403, 403, 200, 403, 200], None),
         ("post", "/api/v1/pools/{id}/volumes") => ([401, 403, 403, 201, 403, 201], Some(json!({}))),
-        ("post", "/api/v1/pools/{id}/volumes/{name}/actions/resize") => {
-            ([401, 403, 403, 200, 403, 200], Some(json!({})))
-        }
+        ("post", "/api/v1/pools/{id}/volumes/{name}/actions/resize")
+        | ("patch", "/api/v1/pools/{id}/volumes/{name}") => ([401, 403, 403, 200, 403, 200], Some(json!({}))),
         ("post", "/api/v1/pools/{id}/volumes/{name}/actions/clone") => {
             ([401, 403, 403, 202, 403, 202], Some(json!({})))
         }
@@ -427,7 +426,9 @@ async fn every_route_as_every_role() {
                     if path == "/api/v1/pools/{id}/volumes" {
                         b = json!({ "name": w.unique("v"), "capacity_bytes": 1 << 20 });
                     }
-                    if path.ends_with("/actions/resize") {
+                    if path.ends_with("/actions/resize")
+                        || (path == "/api/v1/pools/{id}/volumes/{name}" && method == "patch")
+                    {
                         b = json!({ "capacity_bytes": (i as u64 + 2) << 20 });
                     }
                     if path.ends_with("/actions/clone") {

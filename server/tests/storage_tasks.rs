@@ -91,6 +91,51 @@ async fn a_running_clone_cancelled_mid_way_leaves_nothing() {
 }
 
 #[tokio::test]
+async fn a_volume_imported_as_an_image_gets_its_checksums_from_a_task() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    let host = srv.add_host(&admin, "local", LOCAL).await;
+    let (id, name, _g) = pool(&admin, host, "hangar-imported").await;
+    let (s, _) = admin
+        .call(
+            Method::POST,
+            &format!("/api/v1/pools/{id}/volumes"),
+            Some(json!({ "name": "disk.raw", "format": "raw", "capacity_bytes": 2 << 20 })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let data: Vec<u8> = (0..(2u32 << 20)).map(|i| (i % 239) as u8).collect();
+    let src = std::env::temp_dir().join(unique("hangar-imported-src"));
+    std::fs::write(&src, &data).unwrap();
+    virsh(
+        LOCAL,
+        &["vol-upload", "--pool", &name, "disk.raw", src.to_str().unwrap()],
+    )
+    .unwrap();
+    std::fs::remove_file(&src).unwrap();
+    let (s, img) = admin
+        .send_as::<_, Image>(
+            Method::POST,
+            "/api/v1/images",
+            &json!({ "pool_id": id, "volume": "disk.raw", "name": "Imported disk", "kind": "template" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{img:?}");
+    let img = img.unwrap();
+    assert_eq!(img.size_bytes, 2 << 20);
+    let want = common::tus::sha256_hex(&data);
+    eventually(30, "checksums computed", || async {
+        let i: Image = admin.get_as(&format!("/api/v1/images/{}", img.id)).await;
+        (i.sha256 == want && i.md5.len() == 32).then_some(())
+    })
+    .await;
+    let (s, _) = admin
+        .call(Method::DELETE, &format!("/api/v1/images/{}", img.id), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
 async fn a_template_in_use_as_a_backing_file_cannot_be_deleted() {
     let srv = TestServer::start().await;
     let admin = srv.admin().await;

@@ -140,6 +140,20 @@ pub async fn get_volume(
     Ok(Json(volumes::get(&state, &caller, &id, &name).await?))
 }
 
+/// Changes a volume: its size (`{capacity_bytes, shrink}`), the one property libvirt changes in place; the same
+/// as `actions/resize`.
+#[utoipa::path(patch, path = "/api/v1/pools/{id}/volumes/{name}", operation_id = "volume.update", tag = "storage",
+    params(("id" = String, Path), ("name" = String, Path)), request_body = ResizeVolume,
+    responses((status = 200, body = Volume), (status = 400, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn update_volume(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, name)): ApiPath<(String, String)>,
+    ApiJson(req): ApiJson<ResizeVolume>,
+) -> Result<Json<Volume>> {
+    Ok(Json(volumes::resize(&state, &caller, &id, &name, req).await?))
+}
+
 /// Deletes a volume; refused (`in_use`) while a VM or an image uses it.
 #[utoipa::path(delete, path = "/api/v1/pools/{id}/volumes/{name}", operation_id = "volume.delete", tag = "storage",
     params(("id" = String, Path), ("name" = String, Path)),
@@ -217,7 +231,7 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(get, update, delete))
         .routes(utoipa_axum::routes!(action))
         .routes(utoipa_axum::routes!(volumes, create_volume))
-        .routes(utoipa_axum::routes!(get_volume, delete_volume))
+        .routes(utoipa_axum::routes!(get_volume, update_volume, delete_volume))
         .routes(utoipa_axum::routes!(resize))
         .routes(utoipa_axum::routes!(clone))
         .routes(utoipa_axum::routes!(wipe))

@@ -211,9 +211,74 @@ pub async fn import(state: &AppState, caller: &Caller, req: ImportImage) -> Resu
     )
     .await?;
     db::images::add_copy(&mut tx, id, h.id, &pool.uuid, &pool.name, &v.name, &v.path).await?;
-    let details = json!({ "name": req.name, "pool": pool.name, "volume": v.name });
+    // Its checksums are read off the volume by a task (the bytes may be large, and stream through libvirt).
+    let params = json!({ "image_id": id, "host_id": h.id, "pool": pool.uuid, "volume": v.name, "size": physical });
+    let task = db::tasks::insert(
+        &mut tx,
+        "image.checksum",
+        &format!("image:{id}"),
+        Some(p.id),
+        true,
+        &params,
+    )
+    .await?;
+    let details = json!({ "name": req.name, "pool": pool.name, "volume": v.name, "task": task });
     audit::commit(tx, caller, "image.import", &format!("image:{id}"), &details).await?;
+    tasks::spawn(state, task);
     get(state, caller, id).await
+}
+
+/// The checksum task of an imported volume: streams it through libvirt, hashing SHA-256 and MD5.
+pub async fn run_checksum(ctx: &tasks::Ctx) -> Result<Value> {
+    use md5::Md5;
+    use sha2::{Digest, Sha256};
+    let p = ctx.params.clone();
+    let (Some(image_id), Some(host_id), Some(pool), Some(volume)) = (
+        p["image_id"].as_i64(),
+        p["host_id"].as_i64(),
+        p["pool"].as_str().map(str::to_string),
+        p["volume"].as_str().map(str::to_string),
+    ) else {
+        return Err(Error::Internal(anyhow::anyhow!("checksum task without its parameters")));
+    };
+    let size = p["size"].as_u64().unwrap_or(0);
+    ctx.state
+        .virt
+        .wait_online(host_id, std::time::Duration::from_secs(30))
+        .await;
+    let conn = ctx.state.virt.connection(host_id, "")?;
+    let (sha256, md5) = ctx
+        .blocking("hashing", size, move |meter| {
+            let lv = crate::virt::from_libvirt;
+            let vol = storage::pool(&conn, &pool)
+                .map_err(lv)?
+                .lookup_storage_vol_by_name(&volume)
+                .map_err(lv)?;
+            let (mut a, mut b) = (Sha256::new(), Md5::new());
+            let mut stopped = false;
+            storage::download(&conn, &vol, 0, 0, |chunk| {
+                if meter.cancelled() {
+                    stopped = true;
+                    return false;
+                }
+                a.update(&chunk);
+                b.update(&chunk);
+                meter.add(chunk.len() as u64);
+                true
+            })?;
+            if stopped {
+                return Err(Error::Cancelled);
+            }
+            Ok((hex::encode(a.finalize()), hex::encode(b.finalize())))
+        })
+        .await?;
+    sqlx::query("UPDATE images SET sha256 = ?, md5 = ? WHERE id = ?")
+        .bind(&sha256)
+        .bind(&md5)
+        .bind(image_id)
+        .execute(&ctx.state.db)
+        .await?;
+    Ok(json!({ "image_id": image_id, "sha256": sha256 }))
 }
 
 pub async fn update(state: &AppState, caller: &Caller, id: i64, req: UpdateImage) -> Result<Image> {

@@ -259,6 +259,7 @@ async fn dispatch(ctx: &Ctx, row: &TaskRow) -> Result<Value> {
         "image.import" => super::image_import::run_import(ctx).await,
         "volume.upload" => super::image_import::run_volume_upload(ctx).await,
         "image.copy" => super::images::run_copy(ctx).await,
+        "image.checksum" => super::images::run_checksum(ctx).await,
         other => Err(Error::Internal(anyhow::anyhow!("unknown task kind {other}"))),
     }
 }
