@@ -159,7 +159,10 @@ pub async fn import(state: &AppState, caller: &Caller, req: ImportImage) -> Resu
             public: visibility == "public",
         },
     )?;
-    let (h, pool) = pools::locate(state, &req.pool_id).await?;
+    let (h, pool) = pools::locate(state, &req.pool_id).await.map_err(|e| match e {
+        Error::NotFound(_) => Error::invalid("pool_id", "not_found"),
+        other => other,
+    })?;
     let vols = volumes::with_users(state, &h, &req.pool_id).await?;
     let v = vols
         .iter()

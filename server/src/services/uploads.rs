@@ -223,35 +223,41 @@ pub async fn create(state: &AppState, caller: &Caller, length: i64, meta_header:
     let now = db::now_ms();
     let expires_at = now + state.config.uploads.expiry_hours * 3_600_000;
     let path = staged(state, &id);
-    let mut tx = db::begin_write(&state.db).await?;
-    if q_disk_gib > 0 {
-        quota::reserve(
-            &mut tx,
-            p.id,
-            Usage {
-                disk_gib: q_disk_gib,
-                ..Usage::default()
-            },
-        )
-        .await?;
-    }
-    sqlx::query(
-        "INSERT INTO uploads (id, owner_id, length, metadata, target, state, q_disk_gib, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, 'receiving', ?, ?, ?)",
-    )
-    .bind(&id)
-    .bind(p.id)
-    .bind(length)
-    .bind(serde_json::to_string(&meta).map_err(|e| Error::Internal(e.into()))?)
-    .bind(target.to_string())
-    .bind(q_disk_gib)
-    .bind(now)
-    .bind(expires_at)
-    .execute(&mut *tx)
-    .await?;
+    // The (empty, synced) staging file first: nothing slow happens while the write lock is held.
     make_staging_file(&path).await?;
-    let details = json!({ "name": meta.get("name"), "kind": kind, "length": length, "target": target });
-    if let Err(e) = audit::commit(tx, caller, "upload.create", &format!("upload:{id}"), &details).await {
+    let recorded = async {
+        let mut tx = db::begin_write(&state.db).await?;
+        if q_disk_gib > 0 {
+            quota::reserve(
+                &mut tx,
+                p.id,
+                Usage {
+                    disk_gib: q_disk_gib,
+                    ..Usage::default()
+                },
+            )
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO uploads (id, owner_id, length, metadata, target, state, q_disk_gib, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, 'receiving', ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(p.id)
+        .bind(length)
+        .bind(serde_json::to_string(&meta).map_err(|e| Error::Internal(e.into()))?)
+        .bind(target.to_string())
+        .bind(q_disk_gib)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        let details = json!({ "name": meta.get("name"), "kind": kind, "length": length, "target": target });
+        audit::commit(tx, caller, "upload.create", &format!("upload:{id}"), &details).await
+    }
+    .await;
+    // Refused (quota, a race): the empty staging file goes too.
+    if let Err(e) = recorded {
         let _ = tokio::fs::remove_file(&path).await;
         return Err(e);
     }
