@@ -202,6 +202,28 @@ async fn an_iso_arrives_whole_through_every_protocol_edge_and_a_restart() {
     // It counts against the owner's disk quota until deleted.
     let me: serde_json::Value = user.get("/api/v1/auth/me").await.1;
     assert_eq!(me["user"]["quota"]["used_disk_gib"], 1, "{me}");
+    // Made public by an admin it counts for nobody; private again, for its owner once more.
+    for (v, used) in [("public", 0), ("private", 1), ("private", 1)] {
+        let (s, r) = admin
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/images/{}", image.id),
+                Some(json!({ "visibility": v })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let me: serde_json::Value = user.get("/api/v1/auth/me").await.1;
+        assert_eq!(me["user"]["quota"]["used_disk_gib"], used, "{v}: {me}");
+    }
+    // Users may not make their images public.
+    let (s, _) = user
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/images/{}", image.id),
+            Some(json!({ "visibility": "public" })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = user
         .call(Method::DELETE, &format!("/api/v1/images/{}", image.id), None)
         .await;

@@ -306,6 +306,9 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, req: UpdateImage
         (r.default_user, r.description) = (f.default_user.clone(), f.description.clone());
     }
     let mut tx = db::begin_write(&state.db).await?;
+    // What the quota counts is read again under the write lock: two changes at once count once.
+    let current = db::images::by_id(&mut tx, id).await?.ok_or(Error::NotFound("image"))?;
+    (r.visibility, r.q_disk_gib) = (current.visibility, current.q_disk_gib);
     if let Some(v) = &req.visibility {
         let public = match v.as_str() {
             "public" => true,
