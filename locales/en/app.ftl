@@ -686,3 +686,5 @@ reason-not_usable = cannot take uploads now; try another host or later
 task-kind-image-checksum = Compute image checksums
 task-step-hashing = computing checksums
 audit-action-image-checksum-finished = Image checksums computed
+tasks-image = image
+tasks-upload = an upload

@@ -674,3 +674,5 @@ reason-not_usable = 当前无法接收上传；请换一台主机或稍后再试
 task-kind-image-checksum = 计算镜像校验和
 task-step-hashing = 计算校验和
 audit-action-image-checksum-finished = 镜像校验和已计算
+tasks-image = 镜像
+tasks-upload = 一次上传

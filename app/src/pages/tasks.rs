@@ -133,7 +133,7 @@ fn TaskRow(task: Task) -> impl IntoView {
         <tr data-testid=format!("task-row-{}", task.id) data-state=task.state.as_str()>
             <td class="num">{task.id}</td>
             <td>{move || task_kind(i18n, &kind)}</td>
-            <td><code class="small">{task.target.clone()}</code>
+            <td><TaskTarget target=task.target.clone()/>
                 {result.map(|img| view! { <div><a href=format!("/images/{img}")>{t!(i18n, "tasks-open-image")}</a></div> })}</td>
             <td><span class=format!("badge task-{}", task.state.as_str())>{move || task_state(i18n, st)}</span>{failed}</td>
             <td class="progress-cell">{(!task.state.is_finished() || task.state == TaskState::Succeeded).then(|| view! { <TaskProgress task=task.clone()/> })}</td>
@@ -145,4 +145,22 @@ fn TaskRow(task: Task) -> impl IntoView {
         </tr>
     }
     .into_any()
+}
+
+/// What a task works on, readable: a volume by its name (linked to its pool), an image (linked), an upload.
+#[component]
+fn TaskTarget(target: String) -> impl IntoView {
+    let i18n = use_i18n();
+    if let Some(rest) = target.strip_prefix("pool:") {
+        let (pool, volume) = rest.split_once('/').unwrap_or((rest, ""));
+        return view! { <a href=format!("/storage/{pool}")><code class="small">{volume.to_string()}</code></a> }
+            .into_any();
+    }
+    if let Some(id) = target.strip_prefix("image:") {
+        return view! { <a href=format!("/images/{id}")>{t!(i18n, "tasks-image")}" #"{id.to_string()}</a> }.into_any();
+    }
+    if target.starts_with("upload:") {
+        return view! { <span>{t!(i18n, "tasks-upload")}</span> }.into_any();
+    }
+    view! { <code class="small">{target}</code> }.into_any()
 }
