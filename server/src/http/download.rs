@@ -79,12 +79,7 @@ pub async fn volume(
         Some((s, e)) => (s, e - s + 1),
         None => (0, size),
     };
-    let host = {
-        let mut conn = state.db.acquire().await?;
-        crate::db::hosts::by_id(&mut conn, host_id)
-            .await?
-            .ok_or(Error::NotFound("host"))?
-    };
+    let host = crate::services::hosts::row(state, host_id).await?;
     let conn = state.virt.connection(host.id, &host.name)?;
     let permit = tokio::time::timeout(std::time::Duration::from_secs(30), slots().acquire_owned())
         .await

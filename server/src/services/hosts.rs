@@ -59,7 +59,8 @@ pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<Host>> {
         .collect())
 }
 
-async fn row(state: &AppState, id: i64) -> Result<HostRow> {
+/// A registered host by id (`not_found` otherwise), with the pooled connection returned before the caller goes on.
+pub async fn row(state: &AppState, id: i64) -> Result<HostRow> {
     let mut conn = state.db.acquire().await?;
     db::hosts::by_id(&mut conn, id).await?.ok_or(Error::NotFound("host"))
 }

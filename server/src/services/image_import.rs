@@ -9,9 +9,8 @@ use crate::services::{audit, convert, tasks};
 use crate::state::AppState;
 use crate::virt::{pool_xml, storage};
 use app::api::TaskState;
-use md5::Md5;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use sqlx::SqliteConnection;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -51,27 +50,6 @@ async fn head_of(path: PathBuf) -> Result<Vec<u8>> {
     .map_err(io)
 }
 
-/// SHA-256 and MD5 of a whole file (for what a conversion made).
-async fn hash_file(path: PathBuf) -> Result<(String, String)> {
-    tokio::task::spawn_blocking(move || -> std::io::Result<(String, String)> {
-        let mut f = std::fs::File::open(path)?;
-        let (mut a, mut b) = (Sha256::new(), Md5::new());
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            a.update(&buf[..n]);
-            b.update(&buf[..n]);
-        }
-        Ok((hex::encode(a.finalize()), hex::encode(b.finalize())))
-    })
-    .await
-    .map_err(|e| Error::Internal(e.into()))?
-    .map_err(io)
-}
-
 /// The files a conversion leaves beside the staged upload.
 fn converted(staged: &Path) -> [PathBuf; 2] {
     [staged.with_extension("vmdk"), staged.with_extension("qcow2")]
@@ -97,14 +75,7 @@ async fn prepare(ctx: &tasks::Ctx, row: &UploadRow, path: &Path) -> Result<Prepa
         ctx.params["md5"].as_str().unwrap_or_default().to_string(),
     );
     // The checksum given is the uploaded file's, whatever it is converted to.
-    if let Some(c) = meta.get("checksum") {
-        let (alg, want) = expected_checksum(c)?;
-        let got = if alg == "sha256" { &sha256 } else { &md5 };
-        if got != &want {
-            let algorithm = if alg == "sha256" { "SHA-256" } else { "MD5" };
-            return Err(UploadError::FileChecksumMismatch { algorithm }.into());
-        }
-    }
+    check_given_checksum(row, &ctx.params)?;
     let len = row.length as u64;
     let head = head_of(path.to_path_buf()).await?;
     let (sniffed, virtual_size) = sniff(&head, len);
@@ -151,7 +122,8 @@ async fn prepare(ctx: &tasks::Ctx, row: &UploadRow, path: &Path) -> Result<Prepa
             }
             let length = tokio::fs::metadata(&qcow2).await.map_err(io)?.len();
             let (_, virtual_size) = sniff(&head, length);
-            let (sha256, md5) = hash_file(qcow2.clone()).await?;
+            let (sha256, md5) = super::upload_chunks::hash_file(qcow2.clone(), None).await?;
+            let (sha256, md5) = (hex::encode(sha256.finalize()), hex::encode(md5.finalize()));
             Ok(Prepared {
                 path: qcow2,
                 format: "qcow2",
@@ -164,6 +136,20 @@ async fn prepare(ctx: &tasks::Ctx, row: &UploadRow, path: &Path) -> Result<Prepa
         }
         _ => Err(UploadError::WrongFormat { expected: "disk_image" }.into()),
     }
+}
+
+/// The upload's bytes against the checksum given at its creation (if any); `params` holds the hashes computed
+/// as the bytes arrived.
+fn check_given_checksum(row: &UploadRow, params: &Value) -> Result<()> {
+    let Some(c) = row.meta().get("checksum").cloned() else {
+        return Ok(());
+    };
+    let (alg, want) = expected_checksum(&c)?;
+    if params[alg.as_str()].as_str().unwrap_or_default() != want {
+        let algorithm = if alg == "sha256" { "SHA-256" } else { "MD5" };
+        return Err(UploadError::FileChecksumMismatch { algorithm }.into());
+    }
+    Ok(())
 }
 
 /// The task of an upload into an existing volume: the checksum given is compared, then the bytes overwrite the
@@ -180,14 +166,7 @@ pub async fn run_volume_upload(ctx: &tasks::Ctx) -> Result<Value> {
     if row.state == "imported" {
         return Ok(json!({ "volume": ctx.params["volume"] }));
     }
-    if let Some(c) = row.meta().get("checksum") {
-        let (alg, want) = expected_checksum(c)?;
-        let got = ctx.params[alg.as_str()].as_str().unwrap_or_default();
-        if got != want {
-            let algorithm = if alg == "sha256" { "SHA-256" } else { "MD5" };
-            return Err(UploadError::FileChecksumMismatch { algorithm }.into());
-        }
-    }
+    check_given_checksum(&row, &ctx.params)?;
     let target: Value = serde_json::from_str(&row.target).unwrap_or_default();
     let (Some(host_id), Some(pool)) = (target["host_id"].as_i64(), target["pool"].as_str()) else {
         return Err(Error::Internal(anyhow::anyhow!("upload without a target")));
@@ -207,12 +186,7 @@ pub async fn run_volume_upload(ctx: &tasks::Ctx) -> Result<Value> {
         path.clone(),
     );
     // Checked at creation, and again now: a VM may have taken the volume since.
-    let host = {
-        let mut c = state.db.acquire().await?;
-        db::hosts::by_id(&mut c, host_id)
-            .await?
-            .ok_or(Error::NotFound("host"))?
-    };
+    let host = crate::services::hosts::row(state, host_id).await?;
     let users = super::volumes::with_users(state, &host, &pool).await?;
     if let Some(u) = users.iter().find(|v| v.name == volume).and_then(|v| v.used_by.first()) {
         return Err(Error::InUse { by: u.name.clone() });

@@ -476,14 +476,10 @@ pub async fn run_copy(ctx: &tasks::Ctx) -> Result<Value> {
         p["dst_host"].as_i64().unwrap_or(0),
         p["image_id"].as_i64().unwrap_or(0),
     );
-    let name_of = |id: i64| {
-        let db = ctx.state.db.clone();
-        async move {
-            let mut conn = db.acquire().await?;
-            db::hosts::by_id(&mut conn, id).await?.ok_or(Error::NotFound("host"))
-        }
-    };
-    let (sh, dh) = (name_of(src_host).await?, name_of(dst_host).await?);
+    let (sh, dh) = (
+        super::hosts::row(&ctx.state, src_host).await?,
+        super::hosts::row(&ctx.state, dst_host).await?,
+    );
     for id in [sh.id, dh.id] {
         ctx.state.virt.wait_online(id, std::time::Duration::from_secs(30)).await;
     }

@@ -90,17 +90,12 @@ pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<PoolDeta
     })
 }
 
-async fn host(state: &AppState, id: i64) -> Result<HostRow> {
-    let mut conn = state.db.acquire().await?;
-    db::hosts::by_id(&mut conn, id).await?.ok_or(Error::NotFound("host"))
-}
-
 /// Defines the pool, then (unless `define_only`) builds and starts it; a pool that cannot start is undefined
 /// again, so a failed create leaves nothing behind.
 pub async fn create(state: &AppState, caller: &Caller, req: CreatePool) -> Result<Pool> {
     authorize(caller.require()?, Action::StorageManage, Resource::System)?;
     storage_rules::create_pool(&req, &state.config.storage.pool_roots)?;
-    let h = host(state, req.host_id).await?;
+    let h = super::hosts::row(state, req.host_id).await?;
     let xml = pool_xml::pool_xml(&req).map_err(|e| Error::Internal(e.into()))?;
     let (build, start, autostart) = (req.build, !req.define_only, req.autostart);
     let name = req.name.clone();
@@ -275,7 +270,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: &str, contents: bool)
 /// The pool a host keeps images in: the chosen one, else `hangar-images` (made as a `dir` pool under
 /// `storage.images_dir` when missing, started and set to autostart).
 pub async fn images_pool(state: &AppState, host_id: i64) -> Result<(HostRow, PoolFacts)> {
-    let h = host(state, host_id).await?;
+    let h = super::hosts::row(state, host_id).await?;
     if let Some(uuid) = db::hosts::images_pool(&state.db, host_id).await? {
         if let Ok(found) = locate(state, &uuid).await {
             return Ok(found);

@@ -75,37 +75,41 @@ impl ChunkSum {
     }
 }
 
-/// Rebuilds the running hashes from the first `offset` staged bytes (after a restart).
-async fn rehash(path: PathBuf, offset: i64) -> Result<Hashing> {
-    tokio::task::spawn_blocking(move || -> std::io::Result<Hashing> {
+/// SHA-256 and MD5 of a file: its first `len` bytes (an error when it is shorter), or all of it.
+pub(crate) async fn hash_file(path: PathBuf, len: Option<u64>) -> Result<(Sha256, Md5)> {
+    tokio::task::spawn_blocking(move || -> std::io::Result<(Sha256, Md5)> {
         use std::io::Read;
         let mut f = std::fs::File::open(&path)?;
-        let mut h = Hashing {
-            offset: 0,
-            sha256: Sha256::new(),
-            md5: Md5::new(),
-        };
+        let (mut sha256, mut md5) = (Sha256::new(), Md5::new());
         let mut buf = vec![0u8; 1 << 20];
-        let mut left = offset as u64;
+        let mut left = len.unwrap_or(u64::MAX);
         while left > 0 {
             let want = left.min(buf.len() as u64) as usize;
             let n = f.read(&mut buf[..want])?;
-            if n == 0 {
+            if n == 0 && len.is_some() {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     "staged file too short",
                 ));
             }
-            h.sha256.update(&buf[..n]);
-            h.md5.update(&buf[..n]);
+            if n == 0 {
+                break;
+            }
+            sha256.update(&buf[..n]);
+            md5.update(&buf[..n]);
             left -= n as u64;
         }
-        h.offset = offset;
-        Ok(h)
+        Ok((sha256, md5))
     })
     .await
     .map_err(|e| Error::Internal(e.into()))?
     .map_err(|e| Error::Internal(e.into()))
+}
+
+/// Rebuilds the running hashes from the first `offset` staged bytes (after a restart).
+async fn rehash(path: PathBuf, offset: i64) -> Result<Hashing> {
+    let (sha256, md5) = hash_file(path, Some(offset as u64)).await?;
+    Ok(Hashing { offset, sha256, md5 })
 }
 
 /// Appends a chunk at `offset`: written, synced to disk, then recorded, then acknowledged. A chunk with a wrong

@@ -289,12 +289,7 @@ async fn check_volume_target(
     let (Some(host_id), Some(pool)) = (target["host_id"].as_i64(), target["pool"].as_str()) else {
         return Err(Error::invalid("pool", "not_found"));
     };
-    let host = {
-        let mut conn = state.db.acquire().await?;
-        db::hosts::by_id(&mut conn, host_id)
-            .await?
-            .ok_or(Error::NotFound("host"))?
-    };
+    let host = crate::services::hosts::row(state, host_id).await?;
     let name = meta.get("volume").cloned().unwrap_or_default();
     let vols = super::volumes::with_users(state, &host, pool).await?;
     let v = vols

@@ -299,12 +299,7 @@ pub async fn run_clone(ctx: &tasks::Ctx) -> Result<Value> {
     } else {
         p["allocation"].as_u64().unwrap_or(capacity)
     };
-    let host = {
-        let mut conn = ctx.state.db.acquire().await?;
-        db::hosts::by_id(&mut conn, host_id)
-            .await?
-            .ok_or(Error::NotFound("host"))?
-    };
+    let host = crate::services::hosts::row(&ctx.state, host_id).await?;
     // A task resumed at start may come before its host's connection.
     ctx.state
         .virt
