@@ -3,49 +3,10 @@
 mod common;
 use app::api::{Pool, Task, TaskState, Volume};
 use common::guest::{eventually, unique, virsh, Guest, HOST2, LOCAL};
+use common::storage::{dir_pool, import_finished, PoolGuard};
 use common::{Client, TestServer, PW_USER};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-/// A dir pool made for one test under the images directory, removed (with its contents) on drop.
-pub struct TestPool {
-    pub uri: String,
-    pub name: String,
-}
-
-impl Drop for TestPool {
-    fn drop(&mut self) {
-        common::guest::drop_pool(&self.uri, &self.name);
-    }
-}
-
-async fn make_pool(admin: &Client, host: i64, uri: &str, prefix: &str) -> (Pool, TestPool) {
-    let name = unique(prefix);
-    let guard = TestPool {
-        uri: uri.into(),
-        name: name.clone(),
-    };
-    let (s, p) = admin
-        .send_as::<_, Pool>(
-            Method::POST,
-            "/api/v1/pools",
-            &json!({ "host_id": host, "name": name, "kind": "dir",
-                     "target_path": format!("/var/lib/libvirt/images/{name}"), "build": true }),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{p:?}");
-    (p.unwrap(), guard)
-}
-
-/// Waits for the import task of a complete upload to finish.
-async fn wait_import(c: &Client, upload: &str) -> Task {
-    eventually(60, "import finished", || async {
-        let u: app::api::Upload = c.get_as(&format!("/api/v1/uploads/{upload}")).await;
-        let t: Task = c.get_as(&format!("/api/v1/tasks/{}", u.task_id?)).await;
-        t.state.is_finished().then_some(t)
-    })
-    .await
-}
 
 async fn wait_task(c: &Client, id: i64) -> Task {
     eventually(60, &format!("task {id} finished"), || async {
@@ -60,7 +21,7 @@ async fn pools_and_volumes_on_the_local_daemon() {
     let srv = TestServer::start().await;
     let admin = srv.admin().await;
     let host = srv.add_host(&admin, "local", LOCAL).await;
-    let (pool, _guard) = make_pool(&admin, host, LOCAL, "hangar-st-pool").await;
+    let (pool, _guard) = dir_pool(&admin, host, LOCAL, "hangar-st-pool").await;
     assert_eq!(pool.state, "running");
     assert_eq!(pool.kind, "dir");
     assert!(pool.capacity > 0 && pool.available > 0);
@@ -329,7 +290,7 @@ async fn a_task_interrupted_by_a_restart_fails_and_its_half_made_volume_is_remov
     let mut srv = TestServer::start().await;
     let admin = srv.admin().await;
     let host = srv.add_host(&admin, "local", LOCAL).await;
-    let (pool, _guard) = make_pool(&admin, host, LOCAL, "hangar-st-recover").await;
+    let (pool, _guard) = dir_pool(&admin, host, LOCAL, "hangar-st-recover").await;
     let vols = format!("/api/v1/pools/{}/volumes", pool.id);
     let (s, _) = admin
         .call(
@@ -455,7 +416,7 @@ async fn an_fs_pool_on_a_real_block_device() {
     let host = srv.add_host(&admin, "local", LOCAL).await;
     let dev = loop_device();
     let name = unique("hangar-st-fs");
-    let _guard = TestPool {
+    let _guard = PoolGuard {
         uri: LOCAL.into(),
         name: name.clone(),
     };
@@ -518,7 +479,7 @@ async fn an_fs_pool_on_a_real_block_device() {
     virsh(LOCAL, &["vol-create-as", &name, "filler", "40M", "--format", "raw"]).unwrap();
     let (s, _, _) = common::tus::patch(&admin, &up, half as u64, &data[half..], None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let task = wait_import(&admin, &up).await;
+    let task = import_finished(&admin, &up).await.1;
     assert_eq!(
         (task.state, task.error_code.as_deref()),
         (TaskState::Failed, Some("no_space")),
@@ -539,7 +500,7 @@ async fn an_fs_pool_on_a_real_block_device() {
         .call(Method::POST, &format!("/api/v1/uploads/{up}/import"), None)
         .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
-    let task = wait_import(&admin, &up).await;
+    let task = import_finished(&admin, &up).await.1;
     assert_eq!(task.state, TaskState::Succeeded, "{task:?}");
     let image = task.result.unwrap()["image_id"].as_i64().unwrap();
     let (s, _) = admin
@@ -561,7 +522,7 @@ async fn pools_on_the_second_host_over_tcp() {
     let srv = TestServer::start().await;
     let admin = srv.admin().await;
     let host = srv.add_host(&admin, "host2", HOST2).await;
-    let (pool, _guard) = make_pool(&admin, host, HOST2, "hangar-st-h2").await;
+    let (pool, _guard) = dir_pool(&admin, host, HOST2, "hangar-st-h2").await;
     assert_eq!(pool.host_name, "host2");
     let listed: Vec<Pool> = admin.get_as(&format!("/api/v1/pools?host_id={host}")).await;
     assert!(listed.iter().any(|p| p.id == pool.id));

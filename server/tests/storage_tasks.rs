@@ -3,30 +3,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 use app::api::{Image, Task, TaskState, Upload, Volume};
-use common::guest::{drop_pool, eventually, unique, virsh, LOCAL};
+use common::guest::{eventually, unique, virsh, LOCAL};
+use common::storage::{dir_pool, PoolGuard};
 use common::{Client, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-struct PoolGuard(String);
-impl Drop for PoolGuard {
-    fn drop(&mut self) {
-        drop_pool(LOCAL, &self.0);
-    }
-}
-
 async fn pool(admin: &Client, host: i64, prefix: &str) -> (String, String, PoolGuard) {
-    let name = unique(prefix);
-    let (s, p) = admin
-        .call(
-            Method::POST,
-            "/api/v1/pools",
-            Some(json!({ "host_id": host, "name": name, "kind": "dir",
-                "target_path": format!("/var/lib/libvirt/images/{name}"), "build": true })),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{p}");
-    (p["id"].as_str().unwrap().to_string(), name.clone(), PoolGuard(name))
+    let (p, guard) = dir_pool(admin, host, LOCAL, prefix).await;
+    (p.id, p.name, guard)
 }
 
 #[tokio::test]

@@ -4,50 +4,25 @@
 mod common;
 use app::api::{Image, Task, TaskState, Upload};
 use common::guest::{eventually, unique, virsh, LOCAL};
+use common::storage::{dir_pool, import_finished, PoolGuard};
 use common::tus::{self, fake_iso, sha1_header, sha256_hex};
 use common::{Client, TestServer, PW_USER};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-struct PoolGuard(String);
-impl Drop for PoolGuard {
-    fn drop(&mut self) {
-        common::guest::drop_pool(LOCAL, &self.0);
-    }
-}
-
 /// A server with the local host and a dir pool of the test's own, made the host's images pool.
 async fn setup(srv: &TestServer, admin: &Client, prefix: &str) -> (i64, String, PoolGuard) {
     let host = srv.add_host(admin, "local", LOCAL).await;
-    let name = unique(prefix);
-    let (s, p) = admin
-        .call(
-            Method::POST,
-            "/api/v1/pools",
-            Some(json!({ "host_id": host, "name": name, "kind": "dir",
-                "target_path": format!("/var/lib/libvirt/images/{name}"), "build": true })),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{p}");
-    let id = p["id"].as_str().unwrap().to_string();
+    let (pool, guard) = dir_pool(admin, host, LOCAL, prefix).await;
     let (s, _) = admin
         .call(
             Method::PATCH,
-            &format!("/api/v1/pools/{id}"),
+            &format!("/api/v1/pools/{}", pool.id),
             Some(json!({ "images_pool": true })),
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    (host, id, PoolGuard(name))
-}
-
-async fn finished(c: &Client, upload: &str) -> (Upload, Task) {
-    eventually(60, "import finished", || async {
-        let u: Upload = c.get_as(&format!("/api/v1/uploads/{upload}")).await;
-        let t: Task = c.get_as(&format!("/api/v1/tasks/{}", u.task_id?)).await;
-        t.state.is_finished().then_some((u, t))
-    })
-    .await
+    (host, pool.id, guard)
 }
 
 #[tokio::test]
@@ -162,7 +137,7 @@ async fn an_iso_arrives_whole_through_every_protocol_edge_and_a_restart() {
     .await;
     assert_eq!((s, off), (StatusCode::NO_CONTENT, Some(iso.len() as u64)), "{body}");
 
-    let (u, t) = finished(&user, &id).await;
+    let (u, t) = import_finished(&user, &id).await;
     assert_eq!(t.state, TaskState::Succeeded, "{t:?}");
     assert_eq!(u.state, "imported");
     let image: Image = user.get_as(&format!("/api/v1/images/{}", u.image_id.unwrap())).await;
@@ -335,7 +310,7 @@ async fn bad_files_and_bad_requests_leave_nothing_behind() {
         &[("filename", "fake.iso"), ("kind", "iso"), ("host", &h)],
     )
     .await;
-    let (u, t) = finished(&user, &id).await;
+    let (u, t) = import_finished(&user, &id).await;
     assert_eq!(
         (t.state, t.error_code.as_deref()),
         (TaskState::Failed, Some("wrong_format")),
@@ -357,7 +332,7 @@ async fn bad_files_and_bad_requests_leave_nothing_behind() {
         ],
     )
     .await;
-    let (_, t) = finished(&user, &id2).await;
+    let (_, t) = import_finished(&user, &id2).await;
     assert_eq!(t.error_code.as_deref(), Some("file_checksum_mismatch"), "{t:?}");
     let vols: Vec<app::api::Volume> = admin.get_as(&format!("/api/v1/pools/{pool}/volumes")).await;
     assert!(vols.is_empty(), "nothing half-made: {vols:?}");
@@ -449,7 +424,7 @@ async fn a_template_goes_to_the_second_host_through_libvirt_and_is_copied_back()
         ],
     )
     .await;
-    let (u, t) = finished(&admin, &id).await;
+    let (u, t) = import_finished(&admin, &id).await;
     assert_eq!(t.state, TaskState::Succeeded, "{t:?}");
     let image: Image = admin.get_as(&format!("/api/v1/images/{}", u.image_id.unwrap())).await;
     assert_eq!((image.format.as_str(), image.virtual_size_bytes), ("qcow2", 64 << 20));
@@ -568,7 +543,7 @@ async fn vmdk_and_ova_become_qcow2_templates_and_a_broken_ova_is_refused() {
         &[("filename", "old.vmdk"), ("kind", "template"), ("host", &h)],
     )
     .await;
-    let (u, t) = finished(&admin, &id).await;
+    let (u, t) = import_finished(&admin, &id).await;
     assert_eq!(t.state, TaskState::Succeeded, "{t:?}");
     let img: Image = admin.get_as(&format!("/api/v1/images/{}", u.image_id.unwrap())).await;
     assert_eq!(
@@ -595,7 +570,7 @@ async fn vmdk_and_ova_become_qcow2_templates_and_a_broken_ova_is_refused() {
         &[("filename", "appliance.ova"), ("kind", "template"), ("host", &h)],
     )
     .await;
-    let (u, t) = finished(&admin, &id).await;
+    let (u, t) = import_finished(&admin, &id).await;
     assert_eq!(t.state, TaskState::Succeeded, "{t:?}");
     let img: Image = admin.get_as(&format!("/api/v1/images/{}", u.image_id.unwrap())).await;
     assert_eq!(
@@ -622,7 +597,7 @@ async fn vmdk_and_ova_become_qcow2_templates_and_a_broken_ova_is_refused() {
         &[("filename", "evil.ova"), ("kind", "template"), ("host", &h)],
     )
     .await;
-    let (_, t) = finished(&admin, &id).await;
+    let (_, t) = import_finished(&admin, &id).await;
     assert_eq!(
         (t.state, t.error_code.as_deref()),
         (TaskState::Failed, Some("wrong_format")),
@@ -645,7 +620,7 @@ async fn vmdk_and_ova_become_qcow2_templates_and_a_broken_ova_is_refused() {
         &[("filename", "backed.qcow2"), ("kind", "template"), ("host", &h)],
     )
     .await;
-    let (_, t) = finished(&admin, &id).await;
+    let (_, t) = import_finished(&admin, &id).await;
     assert_eq!(
         (
             t.error_code.as_deref(),
@@ -664,7 +639,7 @@ async fn vmdk_and_ova_become_qcow2_templates_and_a_broken_ova_is_refused() {
         &[("filename", "broken.ova"), ("kind", "template"), ("host", &h)],
     )
     .await;
-    let (u, t) = finished(&admin, &id).await;
+    let (u, t) = import_finished(&admin, &id).await;
     assert_eq!(
         (t.state, t.error_code.as_deref()),
         (TaskState::Failed, Some("wrong_format")),
@@ -715,7 +690,7 @@ async fn an_upload_overwrites_an_existing_volume_that_nothing_uses() {
     assert_eq!(s, StatusCode::FORBIDDEN);
 
     let id = tus::upload_all(&admin, &data, 1 << 20, &meta).await;
-    let (u, t) = finished(&admin, &id).await;
+    let (u, t) = import_finished(&admin, &id).await;
     assert_eq!(
         (t.kind.as_str(), t.state),
         ("volume.upload", TaskState::Succeeded),

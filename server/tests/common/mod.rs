@@ -1,6 +1,7 @@
 //! Test harness: a real server on port 0 with a temporary data directory, and cookie-keeping clients.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 pub mod guest;
+pub mod storage;
 pub mod tus;
 use hangar::config::{Config, Secret};
 use hangar::Running;
