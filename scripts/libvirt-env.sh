@@ -36,6 +36,15 @@ install_packages() {
   command -v genisoimage >/dev/null || need+=(genisoimage)
   command -v cpio >/dev/null || need+=(cpio)
   command -v xz >/dev/null || need+=(xz-utils)
+  # The bootable test template and ISO (syslinux on a FAT partition, isolinux on an ISO), and `cloud-init
+  # schema` to validate the user-data Hangar writes.
+  command -v syslinux >/dev/null || need+=(syslinux)
+  [[ -f /usr/lib/syslinux/mbr/mbr.bin ]] || need+=(syslinux-common)
+  [[ -f /usr/lib/ISOLINUX/isolinux.bin ]] || need+=(isolinux)
+  command -v mcopy >/dev/null || need+=(mtools)
+  command -v mkfs.vfat >/dev/null || need+=(dosfstools)
+  command -v sfdisk >/dev/null || need+=(fdisk)
+  [[ ${HANGAR_NO_CLOUD_INIT:-} == 1 ]] || command -v cloud-init >/dev/null || need+=(cloud-init)
   # Storage backends beyond `dir`/`fs`, so libvirt can accept (define) every pool type Hangar builds.
   local backends=/usr/lib/x86_64-linux-gnu/libvirt/storage-backend new_backends=0
   for b in logical iscsi rbd zfs; do
@@ -120,7 +129,8 @@ build_guest() {
     drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk net/core/failover
     drivers/net/net_failover drivers/net/virtio_net drivers/virtio/virtio_balloon drivers/char/virtio_console
     drivers/acpi/button drivers/input/evdev drivers/scsi/scsi_mod drivers/scsi/virtio_scsi drivers/cdrom/cdrom
-    drivers/scsi/sr_mod fs/isofs/isofs drivers/ata/libata drivers/ata/ata_piix"
+    drivers/scsi/sr_mod fs/isofs/isofs drivers/ata/libata drivers/ata/ata_piix fs/fat/fat fs/fat/vfat
+    fs/nls/nls_cp437 fs/nls/nls_ascii fs/nls/nls_utf8 fs/nls/nls_iso8859-1"
   : > "$r/etc/modules"
   for m in $mods; do
     for f in "$kmod/$m.ko" "$kmod/$m.ko.xz"; do
@@ -141,18 +151,77 @@ INIT
 ttyS0::respawn:/bin/sh
 ::shutdown:/bin/sync
 TAB
+  # Boots three ways: directly from the kernel (hostname tiny), from a disk (the template) or from the CD (the
+  # test ISO, which "installs" by copying the template's disk onto a blank disk). Any disk labelled cidata is
+  # read like cloud-init's NoCloud source would, and what it says is printed as a SEED line.
   cat > "$r/etc/rc" <<'RC'
 #!/bin/sh
 hostname tiny
 acpid
 ip link set lo up
-echo "GUEST-READY" > /dev/console
+say() { echo "$*" > /dev/console; }
+boot=$(sed -n 's/.*hangar_boot=\([a-z]*\).*/\1/p' /proc/cmdline)
+say "BOOTED-FROM=${boot:-kernel}"
+sleep 1
+mkdir -p /seed /cdrom
+unq() { tr -d "'\"" ; }
+for d in /dev/vd? /dev/sd? /dev/hd? /dev/sr?; do
+  [ -b "$d" ] || continue
+  mount -o ro "$d" /seed 2>/dev/null || continue
+  if [ -f /seed/meta-data ]; then
+    h=$(sed -n 's/^local-hostname: *//p' /seed/meta-data | unq)
+    iid=$(sed -n 's/^instance-id: *//p' /seed/meta-data | unq)
+    u=$(sed -n 's/^ *- *name: *//p' /seed/user-data | head -n 1 | unq)
+    keys=$(grep -cE "^ *- *['\"]?(ssh-|ecdsa-|sk-)" /seed/user-data)
+    pw=no; grep -qE "^ *(passwd|hashed_passwd|chpasswd):" /seed/user-data && pw=yes
+    [ -n "$h" ] && hostname "$h"
+    say "SEED hostname=$h user=$u keys=$keys password=$pw instance=$iid dev=$d"
+    umount /seed; break
+  fi
+  umount /seed
+done
+if [ "$boot" = cdrom ] && mount -o ro /dev/sr0 /cdrom 2>/dev/null && [ -f /cdrom/disk.img ]; then
+  for d in /dev/vda /dev/sda /dev/hda; do
+    [ -b "$d" ] || continue
+    if [ "$(dd if=$d bs=512 count=1 2>/dev/null | tr -d '\000' | wc -c)" = 0 ]; then
+      dd if=/cdrom/disk.img of=$d bs=1M 2>/dev/null && sync && say "INSTALLED to $d"
+    fi
+    break
+  done
+fi
+say "GUEST-READY hostname=$(hostname)"
 RC
   printf '#!/bin/sh\npoweroff -f\n' > "$r/etc/acpi/PWRF/00000080"
   printf 'PWRF PWRF/00000080\n' > "$r/etc/acpid.conf"
   chmod +x "$r/init" "$r/etc/rc" "$r/etc/acpi/PWRF/00000080"
   ln -sf /bin/busybox "$r/sbin/init"
   (cd "$r" && find . | cpio -o -H newc --quiet | gzip -9) > "$GUEST/initrd.img"
+  rm -rf "$work"
+}
+
+# The bootable template (MBR + syslinux on a FAT partition with the same kernel and initramfs) and a bootable
+# ISO (isolinux) that carries the template's raw disk to "install". Rebuilt when the guest is.
+build_template() {
+  [[ -f $GUEST/template.qcow2 && -f $GUEST/install.iso && $GUEST/template.qcow2 -nt $GUEST/initrd.img ]] && return 0
+  log "building the bootable test template and ISO"
+  local work; work=$(mktemp -d)
+  printf 'DEFAULT hangar\nLABEL hangar\n  KERNEL /vmlinuz\n  INITRD /initrd.img\n  APPEND console=ttyS0 quiet panic=-1 hangar_boot=%s\n' disk > "$work/syslinux.cfg"
+  truncate -s 31M "$work/part.img"
+  mkfs.vfat -n HANGARBOOT "$work/part.img" >/dev/null
+  mcopy -i "$work/part.img" "$GUEST/vmlinuz" "$GUEST/initrd.img" "$work/syslinux.cfg" ::/
+  syslinux --install "$work/part.img"
+  truncate -s 32M "$work/disk.img"
+  printf 'label: dos\nstart=2048, type=c, bootable\n' | sfdisk -q "$work/disk.img"
+  dd if="$work/part.img" of="$work/disk.img" bs=1M seek=1 conv=notrunc status=none
+  dd if=/usr/lib/syslinux/mbr/mbr.bin of="$work/disk.img" bs=440 count=1 conv=notrunc status=none
+  qemu-img convert -O qcow2 "$work/disk.img" "$work/template.qcow2"
+  mkdir -p "$work/iso/isolinux"
+  cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$work/iso/isolinux/"
+  cp "$GUEST/vmlinuz" "$GUEST/initrd.img" "$work/disk.img" "$work/iso/"
+  sed 's/hangar_boot=disk/hangar_boot=cdrom/' "$work/syslinux.cfg" > "$work/iso/isolinux/isolinux.cfg"
+  genisoimage -quiet -o "$work/install.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot \
+    -boot-load-size 4 -boot-info-table -J -R -V HANGAR_TEST "$work/iso"
+  mv "$work/template.qcow2" "$work/install.iso" "$GUEST/"
   rm -rf "$work"
 }
 
@@ -173,7 +242,7 @@ start_host2() {
   conf_libvirtd 10.250.0.2 "8e1c3a52-1b7e-4c7e-9a51-000000000002" > "$H2/etc/libvirtd.conf"
   # host2 has its own /var/lib/libvirt: give it the same guest files at the same path.
   mkdir -p "$H2/lib/images/hangar-guest"
-  cp -u "$GUEST"/vmlinuz "$GUEST"/initrd.img "$H2/lib/images/hangar-guest/"
+  cp -u "$GUEST"/vmlinuz "$GUEST"/initrd.img "$GUEST"/template.qcow2 "$GUEST"/install.iso "$H2/lib/images/hangar-guest/"
   # The cgroup v1 tree is not usable from inside the namespace; host2's guests run without cgroups.
   grep -q '^cgroup_controllers = \[ \]' "$H2/etc/qemu.conf" 2>/dev/null || echo 'cgroup_controllers = [ ]' >> "$H2/etc/qemu.conf"
   if alive "$H2/run/virtlogd.pid"; then
@@ -210,7 +279,7 @@ stop_host2() { stop_pidfile "$H2/run/libvirtd.pid"; }
 
 case "$cmd" in
   local) install_packages; start_local ;;
-  up) install_packages; start_local; ensure_pool; build_guest; start_host2; log "ready: qemu:///system, qemu+tcp://10.250.0.2/system, guest in $GUEST" ;;
+  up) install_packages; start_local; ensure_pool; build_guest; build_template; start_host2; log "ready: qemu:///system, qemu+tcp://10.250.0.2/system, guest in $GUEST" ;;
   host2-stop) stop_host2 ;;
   host2-start) start_host2 ;;
   *) echo "usage: $0 [up|local|host2-stop|host2-start]" >&2; exit 2 ;;

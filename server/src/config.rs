@@ -39,6 +39,7 @@ pub struct Config {
     pub default_quota: DefaultQuota,
     pub storage: StorageConfig,
     pub uploads: UploadConfig,
+    pub vms: VmConfig,
     /// The host registered at first start: `auto` (the local daemon, else libvirt's demo driver),
     /// `none`, or a libvirt URI.
     pub bootstrap_host: String,
@@ -120,6 +121,22 @@ impl Default for UploadConfig {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct VmConfig {
+    /// Domain type of new VMs: `kvm`, `qemu` (emulation) or `auto` (`kvm` when the host offers it, except
+    /// on machines whose KVM is known not to run guests: a `kvm_pvm` module here means `qemu` everywhere).
+    pub domain_type: String,
+}
+
+impl Default for VmConfig {
+    fn default() -> Self {
+        Self {
+            domain_type: "auto".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DefaultQuota {
     pub max_vms: i64,
     pub max_vcpus: i64,
@@ -145,6 +162,7 @@ impl Default for Config {
             default_quota: DefaultQuota::default(),
             storage: StorageConfig::default(),
             uploads: UploadConfig::default(),
+            vms: VmConfig::default(),
             bootstrap_host: "auto".into(),
         }
     }
@@ -227,6 +245,9 @@ impl Config {
         if let Some(v) = get("HANGAR_HTTP_MAX_CONNECTIONS") {
             self.http.max_connections = parse("HANGAR_HTTP_MAX_CONNECTIONS", &v)?;
         }
+        if let Some(v) = get("HANGAR_DOMAIN_TYPE") {
+            self.vms.domain_type = v;
+        }
         if let Some(v) = get("HANGAR_UPLOADS_STAGING_DIR") {
             self.uploads.staging_dir = Some(PathBuf::from(v));
         }
@@ -251,6 +272,9 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.password_min_length < 8 {
             bail!("password_min_length must be at least 8");
+        }
+        if !matches!(self.vms.domain_type.as_str(), "auto" | "kvm" | "qemu") {
+            bail!("vms.domain_type must be auto, kvm or qemu");
         }
         if self.session_idle_minutes < 1 || self.session_absolute_hours < 1 {
             bail!("session lifetimes must be positive");

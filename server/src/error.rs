@@ -89,6 +89,10 @@ pub enum Error {
     InUse { by: String },
     #[error("not enough space in the storage pool")]
     NoSpace,
+    /// No host can take a new VM: `reason` is the one host's reason when one was asked for, else `no_host`;
+    /// `skipped` lists each host with its reason.
+    #[error("no host can take this VM ({reason})")]
+    Placement { reason: String, skipped: Value },
     #[error("the server is busy; try again in {retry_after} s")]
     Busy { retry_after: u64 },
     #[error("internal error")]
@@ -218,6 +222,7 @@ impl Error {
             Upload(u) => u.status(),
             InUse { .. } => StatusCode::CONFLICT,
             NoSpace => StatusCode::INSUFFICIENT_STORAGE,
+            Placement { .. } => StatusCode::CONFLICT,
             HostOffline { .. } => StatusCode::SERVICE_UNAVAILABLE,
             HostUnreachable { .. } | HostAuthFailed(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
@@ -269,6 +274,7 @@ impl Error {
             Upload(u) => u.code(),
             InUse { .. } => "in_use",
             NoSpace => "no_space",
+            Placement { .. } => "no_host",
             Internal(_) => "internal",
         }
     }
@@ -307,6 +313,7 @@ impl Error {
             PartiallyApplied { applied, cause } => json!({ "applied": applied, "cause": cause.code() }),
             Busy { retry_after } => json!({ "retry_after": retry_after }),
             InUse { by } => json!({ "by": by }),
+            Placement { reason, skipped } => json!({ "reason": reason, "skipped": skipped }),
             Upload(u) => u.details(),
             _ => Value::Null,
         }

@@ -71,6 +71,9 @@ pub struct Capabilities {
     /// Edit, copy and delete other accounts' private images.
     #[serde(default)]
     pub manage_any_image: bool,
+    /// Create VMs of one's own.
+    #[serde(default)]
+    pub create_vms: bool,
     /// For those who create accounts: the quota a new account gets unless another is given.
     #[serde(default)]
     pub default_quota: Option<super::QuotaLimits>,

@@ -12,6 +12,7 @@ pub mod storage;
 pub mod tasks;
 pub mod tokens;
 pub mod users;
+pub mod vm_create;
 pub mod vms;
 
 pub use audit::*;
@@ -24,4 +25,5 @@ pub use storage::*;
 pub use tasks::*;
 pub use tokens::*;
 pub use users::*;
+pub use vm_create::*;
 pub use vms::*;

@@ -260,6 +260,12 @@ pub struct VmDetail {
     pub autostart: bool,
     pub persistent: bool,
     pub events: Vec<VmEvent>,
+    /// The cloud-init settings it was made with (by Hangar), secrets masked.
+    #[serde(default)]
+    pub cloud_init: Option<super::VmCloudInit>,
+    /// A CD-ROM holds media and boots first: an installation that "finish installation" ends.
+    #[serde(default)]
+    pub installing: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -20,6 +20,8 @@ pub enum Action {
     /// Register, edit and remove hosts.
     HostManage,
     VmRead,
+    /// Make a new VM owned by `Resource::Vm(Some(owner))` (someone else's also needs `VmAssign`).
+    VmCreate,
     /// Start, stop, reboot, pause…
     VmOperate,
     VmEdit,
@@ -94,7 +96,7 @@ fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
                     | TaskCancel
                     | ImageRead
                     | ImageManage
-            ) || (own && matches!(action, TokenManage | ProfileUpdate))
+            ) || (own && matches!(action, TokenManage | ProfileUpdate | VmCreate))
         }
         Role::User => {
             own && matches!(
@@ -103,6 +105,7 @@ fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
                     | TokenManage
                     | ProfileUpdate
                     | VmRead
+                    | VmCreate
                     | VmOperate
                     | VmEdit
                     | VmDelete
@@ -178,6 +181,7 @@ pub fn capabilities(p: &Principal) -> Capabilities {
                 public: false,
             },
         ),
+        create_vms: allows(p, Action::VmCreate, own_vm),
         default_quota: None,
     }
 }

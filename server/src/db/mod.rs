@@ -7,6 +7,7 @@ pub mod quotas;
 pub mod tasks;
 pub mod tokens;
 pub mod users;
+pub mod vm_cloud_init;
 pub mod vms;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

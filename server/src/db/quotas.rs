@@ -105,15 +105,33 @@ pub struct Drift {
     pub actual: Usage,
 }
 
-const ACTUAL: &str = "SELECT q.user_id, u.username,
+/// What creations in flight have reserved for a user (until their VM's row holds it).
+macro_rules! pending {
+    ($field:literal) => {
+        concat!(
+            "COALESCE((SELECT SUM(json_extract(t.params, '$.reserve.", $field, "')) FROM tasks t
+                WHERE t.kind = 'vm.create' AND t.state IN ('queued', 'running')
+                AND json_extract(t.params, '$.owner_id') = q.user_id
+                AND NOT EXISTS (SELECT 1 FROM vms pv WHERE pv.uuid = json_extract(t.params, '$.uuid'))), 0)"
+        )
+    };
+}
+
+const ACTUAL: &str = concat!(
+    "SELECT q.user_id, u.username,
         q.used_vms, q.used_vcpus, q.used_memory_mib, q.used_disk_gib,
-        COUNT(v.uuid), COALESCE(SUM(v.q_vcpus), 0), COALESCE(SUM(v.q_memory_mib), 0), COALESCE(SUM(v.q_disk_gib), 0)
+        COUNT(v.uuid) + ", pending!("vms"), ",
+        COALESCE(SUM(v.q_vcpus), 0) + ", pending!("vcpus"), ",
+        COALESCE(SUM(v.q_memory_mib), 0) + ", pending!("memory_mib"), ",
+        COALESCE(SUM(v.q_disk_gib), 0) + ", pending!("disk_gib"), "
             + COALESCE((SELECT SUM(i.q_disk_gib) FROM images i WHERE i.owner_id = q.user_id), 0)
             + COALESCE((SELECT SUM(up.q_disk_gib) FROM uploads up WHERE up.owner_id = q.user_id), 0)
     FROM quotas q JOIN users u ON u.id = q.user_id LEFT JOIN vms v ON v.owner_id = q.user_id
-    GROUP BY q.user_id";
+    GROUP BY q.user_id"
+);
 
-/// Every user whose usage is not the sum of what their VMs, private images and unfinished uploads count.
+/// Every user whose usage is not the sum of what their VMs, private images, unfinished uploads and creations
+/// in flight count.
 pub async fn drift(conn: &mut SqliteConnection) -> sqlx::Result<Vec<Drift>> {
     type Row = (i64, String, i64, i64, i64, i64, i64, i64, i64, i64);
     let rows: Vec<Row> = sqlx::query_as(ACTUAL).fetch_all(conn).await?;

@@ -77,6 +77,16 @@ pub async fn insert(
     Ok(row.0)
 }
 
+/// Rewrites a running task's params (what it has made so far, for its rollback).
+pub async fn set_params(pool: &SqlitePool, id: i64, params: &serde_json::Value) -> sqlx::Result<()> {
+    sqlx::query("UPDATE tasks SET params = ? WHERE id = ?")
+        .bind(params.to_string())
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 pub async fn by_id(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<TaskRow>> {
     sqlx::query_as("SELECT * FROM tasks WHERE id = ?")
         .bind(id)

@@ -17,6 +17,7 @@ pub mod tasks;
 pub mod tokens;
 pub mod uploads;
 pub mod users;
+pub mod vm_create;
 pub mod vms;
 
 use crate::config::Config;
@@ -40,6 +41,7 @@ fn api_routes(cfg: &Config) -> OpenApiRouter<AppState> {
         .merge(tokens::routes())
         .merge(hosts::routes())
         .merge(vms::routes())
+        .merge(vm_create::routes())
         .merge(events::routes())
         .merge(tasks::routes())
         .merge(pools::routes())

@@ -105,7 +105,7 @@ pub async fn batch(
 /// This resource's routes, for the API router.
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::new()
-        .routes(utoipa_axum::routes!(list))
+        .routes(utoipa_axum::routes!(list, super::vm_create::create))
         .routes(utoipa_axum::routes!(batch))
         .routes(utoipa_axum::routes!(get, update, delete))
         .routes(utoipa_axum::routes!(xml))

@@ -111,7 +111,7 @@ pub async fn list(state: &AppState, caller: &Caller, q: &ImageQuery) -> Result<V
         .collect())
 }
 
-async fn row(state: &AppState, p: &Principal, id: i64) -> Result<ImageRow> {
+pub(super) async fn row(state: &AppState, p: &Principal, id: i64) -> Result<ImageRow> {
     let mut conn = state.db.acquire().await?;
     db::images::by_id(&mut conn, id)
         .await?

@@ -1,14 +1,17 @@
 //! The domain: every rule (authorization, validation, quota, audit) is enforced here.
 pub mod audit;
 pub mod auth;
+pub mod cloud_init;
 pub mod convert;
 pub mod hosts;
 pub mod image_import;
 pub mod images;
 pub mod inventory;
+pub mod placement;
 pub mod pools;
 pub mod profile;
 pub mod quota;
+pub mod seed;
 pub mod storage_rules;
 pub mod tasks;
 pub mod tokens;
@@ -17,7 +20,10 @@ pub mod uploads;
 pub mod users;
 pub mod validate;
 pub mod vm_actions;
+pub mod vm_create;
+pub mod vm_create_run;
 pub mod vm_edit;
 pub mod vm_list;
+pub mod vm_media;
 pub mod vms;
 pub mod volumes;

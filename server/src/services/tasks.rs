@@ -198,8 +198,9 @@ async fn run(state: AppState, id: i64) {
             (TaskState::Failed, api.message, Some((e.code(), api.details)), None)
         }
     };
-    // A target that already existed (made by someone else meanwhile) is not the task's to remove.
-    if outcome.is_err() && !matches!(outcome, Err(Error::Duplicate { .. })) {
+    // A target that already existed (made by someone else meanwhile) is not the task's to remove; a creation
+    // removes only what its own list says it made.
+    if outcome.is_err() && (row.kind == "vm.create" || !matches!(outcome, Err(Error::Duplicate { .. }))) {
         if let Err(e) = cleanup(&ctx, &row).await {
             tracing::warn!(task = id, error = ?e, "could not clean up after a task");
         }
@@ -228,6 +229,7 @@ async fn finish(
         return Ok(());
     }
     super::image_import::settle_task(&mut tx, row, task_state, code).await?;
+    super::vm_create_run::settle_task(&mut tx, row, task_state).await?;
     let caller = Caller::system("task");
     if let Some(owner) = row.owner_id {
         if let Some(u) = db::users::by_id(&mut tx, owner).await? {
@@ -260,12 +262,16 @@ async fn dispatch(ctx: &Ctx, row: &TaskRow) -> Result<Value> {
         "volume.upload" => super::image_import::run_volume_upload(ctx).await,
         "image.copy" => super::images::run_copy(ctx).await,
         "image.checksum" => super::images::run_checksum(ctx).await,
+        "vm.create" => super::vm_create_run::run(ctx).await,
         other => Err(Error::Internal(anyhow::anyhow!("unknown task kind {other}"))),
     }
 }
 
 /// Removes what a failed, cancelled or interrupted task half made: the volume named in `params.partial`.
 async fn cleanup(ctx: &Ctx, row: &TaskRow) -> Result<()> {
+    if row.kind == "vm.create" {
+        return super::vm_create_run::rollback(ctx, row).await;
+    }
     let p = row.params();
     let partial = &p["partial"];
     let (Some(host_id), Some(pool), Some(volume)) = (
@@ -402,6 +408,7 @@ pub async fn cancel(state: &AppState, caller: &Caller, id: i64) -> Result<Task> 
         // Not started yet: it ends here, and the worker that picks it up finds it finished.
         if db::tasks::cancel_queued(&mut tx, id).await? {
             super::image_import::settle_task(&mut tx, &row, TaskState::Cancelled, Some("cancelled")).await?;
+            super::vm_create_run::settle_task(&mut tx, &row, TaskState::Cancelled).await?;
         }
     }
     audit::commit(

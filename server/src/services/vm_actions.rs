@@ -105,7 +105,18 @@ async fn do_delete(state: &AppState, p: &Principal, uuid: &str, disks: bool) -> 
     if let Some(r) = db::vms::by_uuid(&mut tx, uuid).await? {
         inventory::forget(&mut tx, &r).await?;
     }
+    let seed = db::vm_cloud_init::delete(&mut tx, uuid).await?;
     tx.commit().await?;
+    let mut report = report;
+    // The cloud-init seed is Hangar's, not the user's data: it goes with the VM whether disks are kept or not.
+    if let Some((host_id, pool, volume)) = seed {
+        if let Err(e) = crate::virt::storage::delete_volume_if_exists(&state.virt, host_id, &pool, &volume).await {
+            tracing::warn!(%volume, error = ?e, "removing a deleted VM's seed");
+        } else if let Some(i) = report.disks_kept.iter().position(|k| k.path.ends_with(&volume)) {
+            let k = report.disks_kept.remove(i);
+            report.disks_deleted.push(k.path);
+        }
+    }
     let _ = state.events.send(app::api::StreamEvent::VmRemoved {
         id: uuid.to_string(),
         host_id: vm.host_id,

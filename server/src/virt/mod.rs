@@ -2,6 +2,7 @@
 //! lifecycle events, and every libvirt call run off the async executor.
 pub mod conn;
 pub mod domain;
+pub mod domain_xml;
 pub mod events;
 pub mod pool_xml;
 pub mod storage;

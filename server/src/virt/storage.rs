@@ -155,6 +155,19 @@ pub fn upload_file(c: &Connect, vol: &StorageVol, file: &mut std::fs::File, len:
     stream.finish().map_err(from_libvirt)
 }
 
+/// Writes a small in-memory image (a cloud-init seed) into the volume through a libvirt stream.
+pub fn upload_bytes(c: &Connect, vol: &StorageVol, data: &[u8]) -> Result<()> {
+    let stream = Stream::new(c, 0).map_err(from_libvirt)?;
+    vol.upload(&stream, 0, data.len() as u64, 0).map_err(from_libvirt)?;
+    for chunk in data.chunks(CHUNK) {
+        if let Err(e) = send_all(&stream, chunk) {
+            let _ = stream.abort();
+            return Err(e);
+        }
+    }
+    stream.finish().map_err(from_libvirt)
+}
+
 fn send_all(stream: &Stream, mut data: &[u8]) -> Result<()> {
     while !data.is_empty() {
         let n = stream.send(data).map_err(from_libvirt)?;

@@ -1,0 +1,481 @@
+//! cloud-init (NoCloud) settings: the rules for each field, and the `meta-data`, `user-data` and
+//! `network-config` files Hangar writes from them (YAML emitted by a serializer, never formatted by hand).
+use crate::error::{Error, Result};
+use app::api::{CloudInit, CloudInitNetwork};
+use serde_json::json;
+use serde_norway::{Mapping, Value};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+const MAX_KEYS: usize = 32;
+const MAX_LIST: usize = 100;
+const MAX_USER_DATA: usize = 64 * 1024;
+pub const MIN_PASSWORD: usize = 8;
+
+fn bad(field: &'static str, reason: &'static str) -> Error {
+    Error::invalid(field, reason)
+}
+
+/// A host name as RFC 1123 allows: dot-separated labels of letters, digits and inner hyphens.
+pub fn hostname(h: &str) -> Result<()> {
+    let ok = !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(bad("cloud_init.hostname", "bad_format"))
+    }
+}
+
+/// A Linux user name: lower-case letters, digits, `_` and `-`, starting with a letter or `_`, up to 32.
+pub fn user_name(u: &str) -> Result<()> {
+    let mut chars = u.chars();
+    let ok = u.len() <= 32
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'));
+    if ok && u != "root" {
+        Ok(())
+    } else {
+        Err(bad("cloud_init.user", "bad_format"))
+    }
+}
+
+/// An OpenSSH public key line (`type base64 [comment]`) that really decodes as a key.
+pub fn ssh_key(k: &str) -> Result<()> {
+    let k = k.trim();
+    if k.len() > 16 * 1024 || k.contains('\n') {
+        return Err(bad("cloud_init.ssh_keys", "bad_format"));
+    }
+    ssh_key::PublicKey::from_openssh(k)
+        .map(|_| ())
+        .map_err(|_| bad("cloud_init.ssh_keys", "bad_format"))
+}
+
+/// `address/prefix`, parsed.
+fn cidr(s: &str, field: &'static str, v6: bool) -> Result<(IpAddr, u8)> {
+    let (a, p) = s.split_once('/').ok_or(bad(field, "needs_prefix"))?;
+    let addr: IpAddr = a.parse().map_err(|_| bad(field, "bad_format"))?;
+    let prefix: u8 = p.parse().map_err(|_| bad(field, "bad_format"))?;
+    let ok = match addr {
+        IpAddr::V4(_) => !v6 && (1..=32).contains(&prefix),
+        IpAddr::V6(_) => v6 && (1..=128).contains(&prefix),
+    };
+    if ok {
+        Ok((addr, prefix))
+    } else {
+        Err(bad(field, "bad_format"))
+    }
+}
+
+/// Whether `ip` is inside `net/prefix` (IPv4).
+pub fn in_subnet(ip: Ipv4Addr, net: Ipv4Addr, prefix: u8) -> bool {
+    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+    u32::from(ip) & mask == u32::from(net) & mask
+}
+
+fn network(n: &CloudInitNetwork) -> Result<()> {
+    if !n.address.is_empty() {
+        let (ip, prefix) = cidr(&n.address, "cloud_init.network.address", false)?;
+        if !n.gateway.is_empty() {
+            let gw: Ipv4Addr = n
+                .gateway
+                .parse()
+                .map_err(|_| bad("cloud_init.network.gateway", "bad_format"))?;
+            if let IpAddr::V4(ip) = ip {
+                if !in_subnet(gw, ip, prefix) || gw == ip {
+                    return Err(bad("cloud_init.network.gateway", "outside_subnet"));
+                }
+            }
+        }
+    } else if !n.gateway.is_empty() {
+        return Err(bad("cloud_init.network.gateway", "needs_address"));
+    }
+    if !n.address6.is_empty() {
+        cidr(&n.address6, "cloud_init.network.address6", true)?;
+    }
+    if !n.gateway6.is_empty() {
+        n.gateway6
+            .parse::<Ipv6Addr>()
+            .map_err(|_| bad("cloud_init.network.gateway6", "bad_format"))?;
+    }
+    if n.dns.len() > 8 || n.dns.iter().any(|d| d.parse::<IpAddr>().is_err()) {
+        return Err(bad("cloud_init.network.dns", "bad_format"));
+    }
+    Ok(())
+}
+
+/// The extra user-data as a mapping (its `#cloud-config` header is optional).
+fn extra_user_data(s: &str) -> Result<Mapping> {
+    if s.trim().is_empty() {
+        return Ok(Mapping::new());
+    }
+    if s.len() > MAX_USER_DATA {
+        return Err(Error::Invalid {
+            field: "cloud_init.user_data",
+            reason: "too_long",
+            details: json!({ "max": MAX_USER_DATA }),
+        });
+    }
+    let first = s.trim_start().lines().next().unwrap_or("");
+    if first.starts_with("#!") || (first.starts_with('#') && !first.starts_with("#cloud-config")) {
+        return Err(bad("cloud_init.user_data", "not_cloud_config"));
+    }
+    match serde_norway::from_str::<Value>(s) {
+        Ok(Value::Mapping(m)) => Ok(m),
+        Ok(Value::Null) => Ok(Mapping::new()),
+        Ok(_) => Err(bad("cloud_init.user_data", "not_a_mapping")),
+        Err(e) => Err(Error::Invalid {
+            field: "cloud_init.user_data",
+            reason: "bad_yaml",
+            details: json!({ "line": e.location().map(|l| l.line()), "message": e.to_string() }),
+        }),
+    }
+}
+
+/// Every rule of the settings (`vm_name` is the default host name).
+pub fn validate(ci: &CloudInit, vm_name: &str) -> Result<()> {
+    hostname(&effective_hostname(ci, vm_name))?;
+    if !ci.user.is_empty() {
+        user_name(&ci.user)?;
+    }
+    if !ci.password.is_empty()
+        && (ci.password.chars().count() < MIN_PASSWORD
+            || ci.password.len() > 256
+            || ci.password.chars().any(char::is_control))
+    {
+        return Err(Error::Invalid {
+            field: "cloud_init.password",
+            reason: "bad_format",
+            details: json!({ "min": MIN_PASSWORD, "max": 256 }),
+        });
+    }
+    if ci.ssh_keys.len() > MAX_KEYS {
+        return Err(bad("cloud_init.ssh_keys", "too_many"));
+    }
+    for k in ci.ssh_keys.iter().filter(|k| !k.trim().is_empty()) {
+        ssh_key(k)?;
+    }
+    if let Some(n) = &ci.network {
+        network(n)?;
+    }
+    let pkg_ok = |p: &String| {
+        !p.is_empty()
+            && p.len() <= 128
+            && p.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || "+-._:=~".contains(c))
+    };
+    if ci.packages.len() > MAX_LIST || !ci.packages.iter().all(pkg_ok) {
+        return Err(bad("cloud_init.packages", "bad_format"));
+    }
+    if ci.runcmd.len() > MAX_LIST || ci.runcmd.iter().any(|c| c.len() > 4096 || c.contains('\0')) {
+        return Err(bad("cloud_init.runcmd", "bad_format"));
+    }
+    let merged = merged_user_data(ci, vm_name, "hangar", Some("$6$check$"))?;
+    check_known_keys(&merged)
+}
+
+pub fn effective_hostname(ci: &CloudInit, vm_name: &str) -> String {
+    if ci.hostname.is_empty() {
+        vm_name.to_ascii_lowercase().replace(['_', '.', '+'], "-")
+    } else {
+        ci.hostname.clone()
+    }
+}
+
+/// Types of the keys cloud-init's schema would reject (the test suite also runs `cloud-init schema`).
+fn check_known_keys(m: &Mapping) -> Result<()> {
+    let is = |k: &str, ok: fn(&Value) -> bool| m.get(k).is_none_or(ok);
+    let ok = is("hostname", Value::is_string)
+        && is("users", Value::is_sequence)
+        && is("packages", Value::is_sequence)
+        && is("runcmd", Value::is_sequence)
+        && is("write_files", Value::is_sequence)
+        && is("ssh_pwauth", Value::is_bool)
+        && is("package_update", Value::is_bool);
+    if ok {
+        Ok(())
+    } else {
+        Err(bad("cloud_init.user_data", "schema"))
+    }
+}
+
+fn s(v: &str) -> Value {
+    Value::String(v.to_string())
+}
+
+fn seq<I: IntoIterator<Item = String>>(i: I) -> Value {
+    Value::Sequence(i.into_iter().map(Value::String).collect())
+}
+
+/// Lists append and mappings merge (as cloud-init's own `list(append)+dict(recurse)`); other values of the
+/// extra user-data replace Hangar's.
+fn merge(base: &mut Mapping, extra: Mapping) {
+    for (k, v) in extra {
+        match (base.get_mut(&k), v) {
+            (Some(Value::Sequence(a)), Value::Sequence(b)) => a.extend(b),
+            (Some(Value::Mapping(a)), Value::Mapping(b)) => merge(a, b),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// What Hangar writes, with the extra user-data merged over it. `password_hash` is a crypt hash (never the
+/// password itself).
+pub fn merged_user_data(
+    ci: &CloudInit,
+    vm_name: &str,
+    default_user: &str,
+    password_hash: Option<&str>,
+) -> Result<Mapping> {
+    let user = if ci.user.is_empty() { default_user } else { &ci.user };
+    let mut m = Mapping::new();
+    m.insert(s("hostname"), s(&effective_hostname(ci, vm_name)));
+    m.insert(s("preserve_hostname"), Value::Bool(false));
+    let mut u = Mapping::new();
+    u.insert(s("name"), s(user));
+    u.insert(s("shell"), s("/bin/bash"));
+    u.insert(s("sudo"), s("ALL=(ALL) NOPASSWD:ALL"));
+    match password_hash {
+        Some(h) => {
+            u.insert(s("lock_passwd"), Value::Bool(false));
+            u.insert(s("hashed_passwd"), s(h));
+        }
+        None => {
+            u.insert(s("lock_passwd"), Value::Bool(true));
+        }
+    }
+    let keys: Vec<String> = ci
+        .ssh_keys
+        .iter()
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .collect();
+    if !keys.is_empty() {
+        u.insert(s("ssh_authorized_keys"), seq(keys));
+    }
+    m.insert(s("users"), Value::Sequence(vec![Value::Mapping(u)]));
+    m.insert(s("ssh_pwauth"), Value::Bool(password_hash.is_some()));
+    if ci.grow_root.unwrap_or(true) {
+        let mut g = Mapping::new();
+        g.insert(s("mode"), s("auto"));
+        g.insert(s("devices"), seq(["/".to_string()]));
+        m.insert(s("growpart"), Value::Mapping(g));
+        m.insert(s("resize_rootfs"), Value::Bool(true));
+    }
+    if !ci.packages.is_empty() {
+        m.insert(s("packages"), seq(ci.packages.clone()));
+    }
+    if !ci.runcmd.is_empty() {
+        m.insert(s("runcmd"), seq(ci.runcmd.clone()));
+    }
+    merge(&mut m, extra_user_data(&ci.user_data)?);
+    Ok(m)
+}
+
+/// `user-data`: `#cloud-config` and the merged mapping.
+pub fn user_data(m: &Mapping) -> Result<String> {
+    let body = serde_norway::to_string(m).map_err(|e| Error::Internal(e.into()))?;
+    Ok(format!("#cloud-config\n{body}"))
+}
+
+/// `user-data` that changes the user's password at the next boot (with a new instance-id, cloud-init runs
+/// again); the rest of the seed is kept.
+pub fn with_password_change(mut m: Mapping, user: &str, password_hash: &str) -> Result<String> {
+    let mut entry = Mapping::new();
+    entry.insert(s("name"), s(user));
+    entry.insert(s("password"), s(password_hash));
+    entry.insert(s("type"), s("hash"));
+    let mut c = Mapping::new();
+    c.insert(s("expire"), Value::Bool(false));
+    c.insert(s("users"), Value::Sequence(vec![Value::Mapping(entry)]));
+    m.insert(s("chpasswd"), Value::Mapping(c));
+    m.insert(s("ssh_pwauth"), Value::Bool(true));
+    user_data(&m)
+}
+
+/// `meta-data`: the instance-id (a new one makes cloud-init run again) and the host name.
+pub fn meta_data(instance_id: &str, hostname: &str) -> Result<String> {
+    let mut m = Mapping::new();
+    m.insert(s("instance-id"), s(instance_id));
+    m.insert(s("local-hostname"), s(hostname));
+    serde_norway::to_string(&m).map_err(|e| Error::Internal(e.into()))
+}
+
+/// `network-config` (version 2) for the NIC with this MAC: DHCP, or the static addresses given.
+pub fn network_config(n: Option<&CloudInitNetwork>, mac: &str) -> Result<String> {
+    let mut e = Mapping::new();
+    let mut mat = Mapping::new();
+    mat.insert(s("macaddress"), s(mac));
+    e.insert(s("match"), Value::Mapping(mat));
+    let n = n.cloned().unwrap_or_default();
+    let mut addresses = Vec::new();
+    if n.address.is_empty() {
+        e.insert(s("dhcp4"), Value::Bool(true));
+    } else {
+        addresses.push(n.address.clone());
+    }
+    if !n.address6.is_empty() {
+        addresses.push(n.address6.clone());
+    }
+    if !addresses.is_empty() {
+        e.insert(s("addresses"), seq(addresses));
+    }
+    let routes: Vec<Value> = [("0.0.0.0/0", &n.gateway), ("::/0", &n.gateway6)]
+        .into_iter()
+        .filter(|(_, via)| !via.is_empty())
+        .map(|(to, via)| {
+            let mut r = Mapping::new();
+            r.insert(s("to"), s(to));
+            r.insert(s("via"), s(via));
+            Value::Mapping(r)
+        })
+        .collect();
+    if !routes.is_empty() {
+        e.insert(s("routes"), Value::Sequence(routes));
+    }
+    if !n.dns.is_empty() {
+        let mut ns = Mapping::new();
+        ns.insert(s("addresses"), seq(n.dns.clone()));
+        e.insert(s("nameservers"), Value::Mapping(ns));
+    }
+    let mut eths = Mapping::new();
+    eths.insert(s("nic0"), Value::Mapping(e));
+    let mut top = Mapping::new();
+    top.insert(s("version"), Value::Number(2.into()));
+    top.insert(s("ethernets"), Value::Mapping(eths));
+    serde_norway::to_string(&top).map_err(|e| Error::Internal(e.into()))
+}
+
+/// A SHA-512 crypt hash (`$6$…`) of the password, as `hashed_passwd` and `chpasswd` expect (blocking: ~5 ms).
+pub fn hash_password(password: &str) -> Result<String> {
+    let params = sha_crypt::Sha512Params::new(sha_crypt::ROUNDS_DEFAULT)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("sha-crypt params: {e:?}")))?;
+    sha_crypt::sha512_simple(password, &params).map_err(|e| Error::Internal(anyhow::anyhow!("sha-crypt: {e:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxNzA1VJg7YGEHIg4ltm8JG+xWR5Xet2Sv1/0VR3DbS me@laptop";
+
+    fn ci() -> CloudInit {
+        CloudInit {
+            user: "alice".into(),
+            ssh_keys: vec![KEY.into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn keys_must_really_parse() {
+        assert!(ssh_key(KEY).is_ok());
+        assert!(ssh_key("ssh-ed25519 AAAAnotbase64!!").is_err());
+        assert!(ssh_key("ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIMxNzA1VJg7YGEHIg4ltm8JG").is_err());
+        assert!(ssh_key(&format!("{KEY}\nssh-ed25519 x")).is_err());
+    }
+
+    #[test]
+    fn host_and_user_names() {
+        for good in ["web1", "a.example.com", "x-y"] {
+            assert!(hostname(good).is_ok(), "{good}");
+        }
+        for bad in ["", "-a", "a_b", "a..b", &"a".repeat(64), "ü"] {
+            assert!(hostname(bad).is_err(), "{bad}");
+        }
+        assert!(user_name("alice").is_ok());
+        for bad in ["root", "Alice", "1a", "a b", "a:b", &"a".repeat(33)] {
+            assert!(user_name(bad).is_err(), "{bad}");
+        }
+        assert_eq!(effective_hostname(&CloudInit::default(), "Web_1"), "web-1");
+    }
+
+    #[test]
+    fn static_addresses_are_checked() {
+        let net = |a: &str, g: &str| CloudInitNetwork {
+            address: a.into(),
+            gateway: g.into(),
+            ..Default::default()
+        };
+        assert!(network(&net("192.168.1.5/24", "192.168.1.1")).is_ok());
+        assert!(network(&net("192.168.1.5", "")).is_err());
+        assert!(network(&net("192.168.1.5/24", "10.0.0.1")).is_err());
+        assert!(network(&net("", "10.0.0.1")).is_err());
+        assert!(network(&net("300.1.1.1/24", "")).is_err());
+        assert!(in_subnet("10.0.0.9".parse().unwrap(), "10.0.0.0".parse().unwrap(), 24));
+        assert!(!in_subnet("10.0.1.9".parse().unwrap(), "10.0.0.0".parse().unwrap(), 24));
+    }
+
+    #[test]
+    fn user_data_carries_the_user_keys_and_hash_never_the_password() {
+        let mut c = ci();
+        c.password = "correct horse".into();
+        c.packages = vec!["nginx".into()];
+        let m = merged_user_data(&c, "web1", "debian", Some("$6$salt$hash")).unwrap();
+        let text = user_data(&m).unwrap();
+        assert!(text.starts_with("#cloud-config\n"));
+        assert!(text.contains("- name: alice"), "{text}");
+        assert!(text.contains(KEY));
+        assert!(text.contains("$6$salt$hash"));
+        assert!(!text.contains("correct horse"));
+        assert!(text.contains("- nginx"));
+    }
+
+    #[test]
+    fn extra_user_data_merges_lists_and_must_be_cloud_config() {
+        let mut c = ci();
+        c.runcmd = vec!["echo one".into()];
+        c.user_data = "#cloud-config\nruncmd:\n  - echo two\ntimezone: Asia/Shanghai\n".into();
+        let m = merged_user_data(&c, "web1", "x", None).unwrap();
+        let runcmd = m.get("runcmd").and_then(Value::as_sequence).unwrap();
+        assert_eq!(runcmd.len(), 2);
+        assert_eq!(m.get("timezone").and_then(Value::as_str), Some("Asia/Shanghai"));
+        for bad in ["#!/bin/sh\necho hi", "- a\n- b", "a: [1, 2", "runcmd: nope"] {
+            c.user_data = bad.into();
+            assert!(validate(&c, "web1").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn yaml_special_characters_stay_data() {
+        let mut c = ci();
+        c.runcmd = vec!["echo 'a: b' # not a comment\n- [x]".into()];
+        let text = user_data(&merged_user_data(&c, "w", "x", None).unwrap()).unwrap();
+        let back: Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(back["runcmd"][0].as_str(), Some("echo 'a: b' # not a comment\n- [x]"));
+    }
+
+    #[test]
+    fn network_config_is_v2_matched_by_mac() {
+        let n = CloudInitNetwork {
+            address: "10.0.0.5/24".into(),
+            gateway: "10.0.0.1".into(),
+            dns: vec!["1.1.1.1".into()],
+            ..Default::default()
+        };
+        let text = network_config(Some(&n), "52:54:00:aa:bb:cc").unwrap();
+        let v: Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(v["version"].as_i64(), Some(2));
+        let e = &v["ethernets"]["nic0"];
+        assert_eq!(e["match"]["macaddress"].as_str(), Some("52:54:00:aa:bb:cc"));
+        assert_eq!(e["addresses"][0].as_str(), Some("10.0.0.5/24"));
+        assert_eq!(e["routes"][0]["via"].as_str(), Some("10.0.0.1"));
+        let dhcp: Value = serde_norway::from_str(&network_config(None, "52:54:00:00:00:01").unwrap()).unwrap();
+        assert_eq!(dhcp["ethernets"]["nic0"]["dhcp4"].as_bool(), Some(true));
+    }
+
+    #[test]
+    fn password_hashes_are_sha512_crypt() {
+        let h = hash_password("secret-pass").unwrap();
+        assert!(h.starts_with("$6$"));
+        assert!(sha_crypt::sha512_check("secret-pass", &h).is_ok());
+    }
+}
