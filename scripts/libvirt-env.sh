@@ -128,8 +128,8 @@ build_guest() {
   local mods="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_modern_dev
     drivers/virtio/virtio_pci_legacy_dev drivers/virtio/virtio_pci drivers/block/virtio_blk net/core/failover
     drivers/net/net_failover drivers/net/virtio_net drivers/virtio/virtio_balloon drivers/char/virtio_console
-    drivers/acpi/button drivers/input/evdev drivers/scsi/scsi_mod drivers/scsi/virtio_scsi drivers/cdrom/cdrom
-    drivers/scsi/sr_mod fs/isofs/isofs drivers/ata/libata drivers/ata/ata_piix fs/fat/fat fs/fat/vfat
+    drivers/acpi/button drivers/input/evdev drivers/scsi/scsi_common drivers/scsi/scsi_mod drivers/scsi/virtio_scsi drivers/cdrom/cdrom
+    drivers/scsi/sr_mod lib/crc-t10dif block/t10-pi drivers/scsi/sd_mod fs/isofs/isofs drivers/ata/libata drivers/ata/ata_piix fs/fat/fat fs/fat/vfat
     fs/nls/nls_cp437 fs/nls/nls_ascii fs/nls/nls_utf8 fs/nls/nls_iso8859-1"
   : > "$r/etc/modules"
   for m in $mods; do
@@ -180,14 +180,22 @@ for d in /dev/vd? /dev/sd? /dev/hd? /dev/sr?; do
   fi
   umount /seed
 done
-if [ "$boot" = cdrom ] && mount -o ro /dev/sr0 /cdrom 2>/dev/null && [ -f /cdrom/disk.img ]; then
-  for d in /dev/vda /dev/sda /dev/hda; do
-    [ -b "$d" ] || continue
-    if [ "$(dd if=$d bs=512 count=1 2>/dev/null | tr -d '\000' | wc -c)" = 0 ]; then
-      dd if=/cdrom/disk.img of=$d bs=1M 2>/dev/null && sync && say "INSTALLED to $d"
-    fi
-    break
-  done
+# A CD drive reports its medium a few seconds after the kernel finds it.
+if [ "$boot" = cdrom ]; then
+  for _ in 1 2 3 4 5 6 7 8 9 10; do mount -t iso9660 -o ro /dev/sr0 /cdrom 2>/dev/null && break; sleep 1; done
+  if [ ! -f /cdrom/disk.img ]; then
+    say "INSTALL-SKIPPED no image on the CD: $(mount -t iso9660 -o ro /dev/sr0 /cdrom 2>&1) $(grep -c iso9660 /proc/filesystems) $(ls /dev/sr* /dev/cdrom 2>&1)"
+  else
+    for d in /dev/vda /dev/sda /dev/hda; do
+      [ -b "$d" ] || continue
+      if [ "$(dd if=$d bs=512 count=1 2>/dev/null | tr -d '\000' | wc -c)" -eq 0 ]; then
+        dd if=/cdrom/disk.img of=$d bs=1M 2>/dev/null && sync && say "INSTALLED to $d"
+      else
+        say "INSTALL-SKIPPED $d is not blank"
+      fi
+      break
+    done
+  fi
 fi
 say "GUEST-READY hostname=$(hostname)"
 RC

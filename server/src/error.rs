@@ -339,6 +339,26 @@ impl Error {
 }
 
 impl Error {
+    /// The answer for a client, with internal and hypervisor text logged under a reference id (named in the
+    /// message and in `details.reference`).
+    pub fn to_api_logged(&self) -> ApiError {
+        let (message, reference) = self.logged_message();
+        let mut details = self.details();
+        if let Some(r) = reference {
+            match details.as_object_mut() {
+                Some(d) => {
+                    d.insert("reference".into(), json!(r));
+                }
+                None => details = json!({ "reference": r }),
+            }
+        }
+        ApiError {
+            code: self.code().into(),
+            message,
+            details,
+        }
+    }
+
     /// The message sent to the client. Internal and hypervisor text is logged under a reference id instead
     /// (libvirt's text can name paths on the host), and the id is sent so an admin can find the log line.
     fn logged_message(&self) -> (String, Option<String>) {
@@ -379,21 +399,7 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        let (message, reference) = self.logged_message();
-        let mut details = self.details();
-        if let Some(r) = reference {
-            match details.as_object_mut() {
-                Some(d) => {
-                    d.insert("reference".into(), json!(r));
-                }
-                None => details = json!({ "reference": r }),
-            }
-        }
-        let body = ApiError {
-            code: self.code().into(),
-            message,
-            details,
-        };
+        let body = self.to_api_logged();
         let mut resp = (status, axum::Json(body)).into_response();
         if let Error::TooManyAttempts { retry_after } | Error::Busy { retry_after } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {

@@ -52,6 +52,17 @@ fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<V
         ("patch", "/api/v1/hosts/{id}") => ([401, 403, 403, 200, 403, 200], Some(json!({ "description": "matrix" }))),
         ("delete", "/api/v1/hosts/{id}") => ([401, 403, 403, 204, 403, 204], None),
         ("get", "/api/v1/vms") => ([401, 200, 200, 200, 200, 200], None),
+        // Making a VM for the owner: the owner and admins get past authorization to the missing template (404);
+        // anyone else would charge the owner's quota (403).
+        ("post", "/api/v1/vms") | ("post", "/api/v1/vms/plan") => (
+            [401, 404, 403, 403, 403, 404],
+            Some(
+                json!({ "name": format!("m{n}"), "source": { "template": 999_999 }, "vcpus": 1,
+                         "memory_mib": 64, "disk_gib": 1 }),
+            ),
+        ),
+        // The test VM has no installation media: those allowed get to 409.
+        ("post", "/api/v1/vms/{id}/actions/finish-install") => ([401, 409, 404, 409, 403, 409], None),
         ("post", "/api/v1/vms/batch") => (
             [401, 200, 200, 200, 200, 200],
             Some(json!({ "action": "poweroff", "ids": [] })),
@@ -413,6 +424,9 @@ async fn every_route_as_every_role() {
                     }
                     if path == "/api/v1/vms/batch" {
                         b["ids"] = json!([id.clone()]);
+                    }
+                    if path == "/api/v1/vms" || path == "/api/v1/vms/plan" {
+                        b["owner_id"] = json!(owner_id);
                     }
                     if path == "/api/v1/profile/password" && *role == "admin" {
                         b = json!({ "current_password": common::ADMIN_PW, "new_password": common::ADMIN_PW });

@@ -109,7 +109,9 @@ pub struct Drift {
 macro_rules! pending {
     ($field:literal) => {
         concat!(
-            "COALESCE((SELECT SUM(json_extract(t.params, '$.reserve.", $field, "')) FROM tasks t
+            "COALESCE((SELECT SUM(json_extract(t.params, '$.reserve.",
+            $field,
+            "')) FROM tasks t
                 WHERE t.kind = 'vm.create' AND t.state IN ('queued', 'running')
                 AND json_extract(t.params, '$.owner_id') = q.user_id
                 AND NOT EXISTS (SELECT 1 FROM vms pv WHERE pv.uuid = json_extract(t.params, '$.uuid'))), 0)"
@@ -120,10 +122,18 @@ macro_rules! pending {
 const ACTUAL: &str = concat!(
     "SELECT q.user_id, u.username,
         q.used_vms, q.used_vcpus, q.used_memory_mib, q.used_disk_gib,
-        COUNT(v.uuid) + ", pending!("vms"), ",
-        COALESCE(SUM(v.q_vcpus), 0) + ", pending!("vcpus"), ",
-        COALESCE(SUM(v.q_memory_mib), 0) + ", pending!("memory_mib"), ",
-        COALESCE(SUM(v.q_disk_gib), 0) + ", pending!("disk_gib"), "
+        COUNT(v.uuid) + ",
+    pending!("vms"),
+    ",
+        COALESCE(SUM(v.q_vcpus), 0) + ",
+    pending!("vcpus"),
+    ",
+        COALESCE(SUM(v.q_memory_mib), 0) + ",
+    pending!("memory_mib"),
+    ",
+        COALESCE(SUM(v.q_disk_gib), 0) + ",
+    pending!("disk_gib"),
+    "
             + COALESCE((SELECT SUM(i.q_disk_gib) FROM images i WHERE i.owner_id = q.user_id), 0)
             + COALESCE((SELECT SUM(up.q_disk_gib) FROM uploads up WHERE up.owner_id = q.user_id), 0)
     FROM quotas q JOIN users u ON u.id = q.user_id LEFT JOIN vms v ON v.owner_id = q.user_id

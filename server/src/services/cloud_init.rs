@@ -75,7 +75,11 @@ fn cidr(s: &str, field: &'static str, v6: bool) -> Result<(IpAddr, u8)> {
 
 /// Whether `ip` is inside `net/prefix` (IPv4).
 pub fn in_subnet(ip: Ipv4Addr, net: Ipv4Addr, prefix: u8) -> bool {
-    let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(prefix))
+    };
     u32::from(ip) & mask == u32::from(net) & mask
 }
 

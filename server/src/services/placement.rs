@@ -83,11 +83,20 @@ mod tests {
         off.online = false;
         let mut taken = host(5, 99999, true);
         taken.name_taken = true;
-        let hosts = [host(1, 4000, false), host(2, 1000, true), host(3, 100, true), off, taken];
+        let hosts = [
+            host(1, 4000, false),
+            host(2, 1000, true),
+            host(3, 100, true),
+            off,
+            taken,
+        ];
         let (chosen, skipped) = choose(&hosts, 512);
         assert_eq!(chosen.map(|h| h.host_id), Some(2));
         let reasons: Vec<_> = skipped.iter().map(|s| (s.host_id, s.reason.as_str())).collect();
-        assert_eq!(reasons, vec![(3, "not_enough_memory"), (4, "offline"), (5, "name_taken")]);
+        assert_eq!(
+            reasons,
+            vec![(3, "not_enough_memory"), (4, "offline"), (5, "name_taken")]
+        );
     }
 
     #[test]

@@ -40,7 +40,11 @@ mod tests {
         let fs = fatfs::FileSystem::new(&mut disk, fatfs::FsOptions::new()).unwrap();
         assert_eq!(fs.volume_label().trim(), "cidata");
         let mut s = String::new();
-        fs.root_dir().open_file("meta-data").unwrap().read_to_string(&mut s).unwrap();
+        fs.root_dir()
+            .open_file("meta-data")
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
         assert_eq!(s, "instance-id: i-1\n");
     }
 }

@@ -193,8 +193,21 @@ async fn run(state: AppState, id: i64) {
             None,
         ),
         Err(e) => {
-            let api = e.to_api();
+            let mut api = e.to_api_logged();
             tracing::warn!(task = id, kind = %row.kind, error = ?e, "task failed");
+            // Which step failed: the one the task was on.
+            let step = db::tasks::by_id(&state.db, id)
+                .await
+                .ok()
+                .flatten()
+                .map(|r| r.step)
+                .unwrap_or_default();
+            match api.details.as_object_mut() {
+                Some(d) => {
+                    d.insert("step".into(), json!(step));
+                }
+                None => api.details = json!({ "step": step }),
+            }
             (TaskState::Failed, api.message, Some((e.code(), api.details)), None)
         }
     };

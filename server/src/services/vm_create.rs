@@ -83,7 +83,13 @@ pub fn validate(r: &CreateVm) -> Result<()> {
 fn volume_base(name: &str, uuid: &str) -> String {
     let clean: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{}-{}", clean.trim_start_matches(['-', '_']), &uuid[..8])
 }
@@ -125,9 +131,19 @@ async fn owner(state: &AppState, p: &Principal, r: &CreateVm) -> Result<(i64, St
 /// The image of a template or ISO source, as the caller may see it.
 async fn image(state: &AppState, p: &Principal, id: i64, kind: &str) -> Result<(ImageRow, Vec<SourceCopy>)> {
     let img = super::images::row(state, p, id).await?;
-    authorize(p, Action::ImageRead, Resource::Image { owner: img.owner_id, public: img.is_public() })?;
+    authorize(
+        p,
+        Action::ImageRead,
+        Resource::Image {
+            owner: img.owner_id,
+            public: img.is_public(),
+        },
+    )?;
     if img.kind != kind {
-        return Err(Error::invalid("source", if kind == "iso" { "not_an_iso" } else { "not_a_template" }));
+        return Err(Error::invalid(
+            "source",
+            if kind == "iso" { "not_an_iso" } else { "not_a_template" },
+        ));
     }
     let copies = db::images::copies(&state.db)
         .await?
@@ -176,17 +192,11 @@ async fn host_facts(
                 .call(h.id, &h.name, move |c| {
                     let free = c.free_memory()?;
                     let taken = c.lookup_domain_by_name(&name).is_ok();
-                    let active_net = |n: &str| {
-                        c.lookup_network_by_name(n)
-                            .and_then(|n| n.is_active())
-                            .unwrap_or(false)
-                    };
+                    let active_net = |n: &str| c.lookup_network_by_name(n).and_then(|n| n.is_active()).unwrap_or(false);
                     // The default network when none was asked for and the host runs one.
                     let (nic, missing) = match &asked {
                         Some(NetworkRef::Network(n)) => (asked.clone(), !active_net(n)),
-                        Some(NetworkRef::Bridge(b)) => {
-                            (asked.clone(), c.lookup_interface_by_name(b).is_err())
-                        }
+                        Some(NetworkRef::Bridge(b)) => (asked.clone(), c.lookup_interface_by_name(b).is_err()),
                         None if active_net("default") => (Some(NetworkRef::Network("default".into())), false),
                         None => (None, false),
                     };
@@ -491,7 +501,11 @@ pub async fn create(state: &AppState, caller: &Caller, r: CreateVm) -> Result<Vm
         };
         let default_user = prep.params["default_user"].as_str().unwrap_or("hangar").to_string();
         let merged = cloud_init::merged_user_data(ci, &r.name, &default_user, hash.as_deref())?;
-        let user = if ci.user.is_empty() { default_user.clone() } else { ci.user.clone() };
+        let user = if ci.user.is_empty() {
+            default_user.clone()
+        } else {
+            ci.user.clone()
+        };
         let mac = prep.params["mac"].as_str().unwrap_or_default().to_string();
         prep.params["cloud_init"] = json!({
             "user_data": serde_norway::to_string(&merged).map_err(|e| Error::Internal(e.into()))?,

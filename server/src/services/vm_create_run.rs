@@ -42,22 +42,33 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
     let host_id = field(&p, &["host_id"])?.as_i64().unwrap_or(0);
     let host = super::hosts::row(&ctx.state, host_id).await?;
     ctx.progress("waiting_for_host", None, None).await;
-    ctx.state.virt.wait_online(host.id, std::time::Duration::from_secs(30)).await;
+    ctx.state
+        .virt
+        .wait_online(host.id, std::time::Duration::from_secs(30))
+        .await;
     let conn = ctx.state.virt.connection(host.id, &host.name)?;
     let uuid = text(&p, &["uuid"])?;
     let (pool_uuid, pool_name) = (text(&p, &["pool_uuid"])?, text(&p, &["pool_name"])?);
     let src = p["source"].clone();
 
     // 1. The template (or ISO) on this host.
-    let mut src_volume = (text(&src, &["pool_uuid"])?, text(&src, &["volume"])?, text(&src, &["path"])?);
+    let mut src_volume = (
+        text(&src, &["pool_uuid"])?,
+        text(&src, &["volume"])?,
+        text(&src, &["path"])?,
+    );
     if !src["on_host"].as_bool().unwrap_or(false) {
         ctx.check()?;
         let (_, images) = super::pools::images_pool(&ctx.state, host.id).await?;
         let image_id = field(&src, &["image_id"])?.as_i64().unwrap_or(0);
         let ext = if src["kind"] == "iso" { "iso" } else { "img" };
         let volume = format!("hangar-image-{image_id}.{ext}");
-        note(ctx, &mut p, json!({ "template_copy": { "pool": images.uuid, "volume": volume, "image_id": image_id } }))
-            .await?;
+        note(
+            ctx,
+            &mut p,
+            json!({ "template_copy": { "pool": images.uuid, "volume": volume, "image_id": image_id } }),
+        )
+        .await?;
         let from = super::hosts::row(&ctx.state, field(&src, &["host_id"])?.as_i64().unwrap_or(0)).await?;
         let from_conn = ctx.state.virt.connection(from.id, &from.name)?;
         let (sp, sv) = (src_volume.0.clone(), src_volume.1.clone());
@@ -68,7 +79,10 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
         let (dst_pool_name, path) = ctx
             .blocking("copying_template", total, move |meter| {
                 let lv = from_libvirt;
-                let src = storage::pool(&from_conn, &sp).map_err(lv)?.lookup_storage_vol_by_name(&sv).map_err(lv)?;
+                let src = storage::pool(&from_conn, &sp)
+                    .map_err(lv)?
+                    .lookup_storage_vol_by_name(&sv)
+                    .map_err(lv)?;
                 let pool = storage::pool(&dst_conn, &dp).map_err(lv)?;
                 storage::ensure_space(&pool, total)?;
                 let x = pool_xml::volume_xml(&vol, &format, capacity, None).map_err(|e| Error::Internal(e.into()))?;
@@ -95,32 +109,44 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
     let disk_volume = text(&p, &["disk", "volume"])?;
     let capacity = field(&p, &["disk", "gib"])?.as_u64().unwrap_or(1) * GIB;
     if disk_kind != "existing" {
-        note(ctx, &mut p, json!({ "volume": { "pool": pool_uuid, "name": disk_volume } })).await?;
+        note(
+            ctx,
+            &mut p,
+            json!({ "volume": { "pool": pool_uuid, "name": disk_volume } }),
+        )
+        .await?;
         let (c, pu, dv, kind) = (conn.clone(), pool_uuid.clone(), disk_volume.clone(), disk_kind.clone());
         let (sp, sv, spath) = src_volume.clone();
         let src_format = text(&src, &["format"])?;
         let src_size = src["capacity"].as_u64().unwrap_or(0);
-        ctx.blocking(if kind == "blank" { "making_disk" } else { "cloning_disk" }, src_size.max(1), move |meter| {
-            let lv = from_libvirt;
-            let pool = storage::pool(&c, &pu).map_err(lv)?;
-            if pool.lookup_storage_vol_by_name(&dv).is_ok() {
-                return Err(Error::Duplicate { what: "volume" });
-            }
-            let backing = (kind == "linked").then_some((spath.as_str(), src_format.as_str()));
-            let x = pool_xml::volume_xml(&dv, "qcow2", capacity, backing).map_err(|e| Error::Internal(e.into()))?;
-            if kind == "full" {
-                let base = storage::pool(&c, &sp).map_err(lv)?.lookup_storage_vol_by_name(&sv).map_err(lv)?;
-                storage::ensure_space(&pool, src_size)?;
-                let v = StorageVol::create_xml_from(&pool, &x, &base, 0).map_err(lv)?;
-                meter.set(src_size);
-                if v.info().map_err(lv)?.capacity < capacity {
-                    v.resize(capacity, 0).map_err(lv)?;
+        ctx.blocking(
+            if kind == "blank" { "making_disk" } else { "cloning_disk" },
+            src_size.max(1),
+            move |meter| {
+                let lv = from_libvirt;
+                let pool = storage::pool(&c, &pu).map_err(lv)?;
+                if pool.lookup_storage_vol_by_name(&dv).is_ok() {
+                    return Err(Error::Duplicate { what: "volume" });
                 }
-            } else {
-                StorageVol::create_xml(&pool, &x, 0).map_err(lv)?;
-            }
-            Ok(())
-        })
+                let backing = (kind == "linked").then_some((spath.as_str(), src_format.as_str()));
+                let x = pool_xml::volume_xml(&dv, "qcow2", capacity, backing).map_err(|e| Error::Internal(e.into()))?;
+                if kind == "full" {
+                    let base = storage::pool(&c, &sp)
+                        .map_err(lv)?
+                        .lookup_storage_vol_by_name(&sv)
+                        .map_err(lv)?;
+                    storage::ensure_space(&pool, src_size)?;
+                    let v = StorageVol::create_xml_from(&pool, &x, &base, 0).map_err(lv)?;
+                    meter.set(src_size);
+                    if v.info().map_err(lv)?.capacity < capacity {
+                        v.resize(capacity, 0).map_err(lv)?;
+                    }
+                } else {
+                    StorageVol::create_xml(&pool, &x, 0).map_err(lv)?;
+                }
+                Ok(())
+            },
+        )
         .await?;
     }
 
@@ -133,7 +159,10 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
         let merged: serde_norway::Mapping =
             serde_norway::from_str(&text(&ci, &["user_data"])?).map_err(|e| Error::Internal(e.into()))?;
         let files = [
-            ("meta-data", cloud_init::meta_data(&text(&ci, &["instance_id"])?, &text(&ci, &["hostname"])?)?),
+            (
+                "meta-data",
+                cloud_init::meta_data(&text(&ci, &["instance_id"])?, &text(&ci, &["hostname"])?)?,
+            ),
             ("user-data", cloud_init::user_data(&merged)?),
             ("network-config", text(&ci, &["network_config"])?),
         ];
@@ -147,7 +176,10 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
     let owner_id = field(&p, &["owner_id"])?.as_i64().unwrap_or(0);
     let owner_name = {
         let mut c = ctx.state.db.acquire().await?;
-        db::users::by_id(&mut c, owner_id).await?.map(|u| u.username).unwrap_or_default()
+        db::users::by_id(&mut c, owner_id)
+            .await?
+            .map(|u| u.username)
+            .unwrap_or_default()
     };
     let tags: Vec<String> = serde_json::from_value(p["tags"].clone()).unwrap_or_default();
     let spec = spec(&p, &ctx.state.installation, (owner_id, &owner_name), &tags, &pool_name)?;
@@ -156,14 +188,22 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
     let facts = ctx
         .state
         .virt
-        .call(host.id, &host.name, move |c| domain::facts(&c.define_domain_xml(&xml_text)?))
+        .call(host.id, &host.name, move |c| {
+            domain::facts(&c.define_domain_xml(&xml_text)?)
+        })
         .await?;
 
     // 5. Ownership and what it was made with, in one transaction (the quota was reserved by the request).
     let reserve: Usage = usage(&p["reserve"]);
     let mut tx = db::begin_write(&ctx.state.db).await?;
     db::vms::upsert(&mut tx, host.id, &facts, &ctx.state.installation).await?;
-    db::vms::set_owner(&mut tx, &uuid, Some(owner_id), (reserve.vcpus, reserve.memory_mib, reserve.disk_gib)).await?;
+    db::vms::set_owner(
+        &mut tx,
+        &uuid,
+        Some(owner_id),
+        (reserve.vcpus, reserve.memory_mib, reserve.disk_gib),
+    )
+    .await?;
     if let Some(sv) = &seed_volume {
         let row = db::vm_cloud_init::SeedRow {
             uuid: uuid.clone(),
@@ -248,8 +288,16 @@ fn spec(
             device: "cdrom".into(),
             source: Some((text(p, &["source", "pool_name"])?, text(p, &["source", "volume"])?)),
             format: "raw".into(),
-            bus: if text(p, &["machine"])? == "q35" { "sata".into() } else { "ide".into() },
-            target: if text(p, &["machine"])? == "q35" { "sdc".into() } else { "hdc".into() },
+            bus: if text(p, &["machine"])? == "q35" {
+                "sata".into()
+            } else {
+                "ide".into()
+            },
+            target: if text(p, &["machine"])? == "q35" {
+                "sdc".into()
+            } else {
+                "hdc".into()
+            },
             readonly: true,
             boot: Some(1),
         });
@@ -260,7 +308,11 @@ fn spec(
             kind: text(n, &["kind"])?,
             source: text(n, &["source"])?,
             mac: text(p, &["mac"])?,
-            model: if bus == "virtio" { "virtio".into() } else { "e1000".into() },
+            model: if bus == "virtio" {
+                "virtio".into()
+            } else {
+                "e1000".into()
+            },
         }],
     };
     let uuid = text(p, &["uuid"])?;
@@ -323,7 +375,10 @@ pub async fn rollback(ctx: &tasks::Ctx, row: &TaskRow) -> Result<()> {
     };
     let host_id = p["host_id"].as_i64().unwrap_or(0);
     ctx.progress("rolling_back", None, None).await;
-    ctx.state.virt.wait_online(host_id, std::time::Duration::from_secs(30)).await;
+    ctx.state
+        .virt
+        .wait_online(host_id, std::time::Duration::from_secs(30))
+        .await;
     for thing in made.iter().rev() {
         if let Some(uuid) = thing["domain"].as_str() {
             let id = uuid.to_string();

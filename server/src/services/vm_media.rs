@@ -34,7 +34,8 @@ pub async fn finish_install(state: &AppState, caller: &Caller, uuid: &str) -> Re
                     readonly: true,
                     boot: None,
                 };
-                let x = domain_xml::device_xml(|w| domain_xml::disk(w, &spec)).map_err(|_| virt::error::Error::last_error())?;
+                let x = domain_xml::device_xml(|w| domain_xml::disk(w, &spec))
+                    .map_err(|_| virt::error::Error::last_error())?;
                 dom.update_device_flags(&x, sys::VIR_DOMAIN_AFFECT_CONFIG)?;
                 if running {
                     dom.update_device_flags(&x, sys::VIR_DOMAIN_AFFECT_LIVE | sys::VIR_DOMAIN_DEVICE_MODIFY_FORCE)?;

@@ -82,14 +82,22 @@ pub(super) async fn detail(state: &AppState, vm: &VmRow) -> Result<VmDetail> {
         .ok_or(Error::NotFound("vm"))?;
     drop(conn);
     let events = db::vms::history(&state.db, &vm.uuid, 50).await?;
-    let cloud_init = db::vm_cloud_init::get(&state.db, &vm.uuid)
-        .await?
-        .and_then(|r| serde_json::from_str::<app::api::VmCloudInit>(&r.settings).ok().map(|mut c| {
-            c.instance_id = r.instance_id;
-            c
-        }));
+    let cloud_init = db::vm_cloud_init::get(&state.db, &vm.uuid).await?.and_then(|r| {
+        serde_json::from_str::<app::api::VmCloudInit>(&r.settings)
+            .ok()
+            .map(|mut c| {
+                c.instance_id = r.instance_id;
+                c
+            })
+    });
     let installing = parsed.disks.iter().any(|d| d.device == "cdrom" && d.path.is_some())
-        && parsed.boot_order.iter().any(|b| b.starts_with("1: ") && parsed.disks.iter().any(|d| d.device == "cdrom" && b.ends_with(&d.target)));
+        && parsed.boot_order.iter().any(|b| {
+            b.starts_with("1: ")
+                && parsed
+                    .disks
+                    .iter()
+                    .any(|d| d.device == "cdrom" && b.ends_with(&d.target))
+        });
     let uptime_seconds = (fresh.state == "running")
         .then(|| {
             events

@@ -176,7 +176,12 @@ pub fn domain_xml(s: &DomainSpec) -> IoResult<String> {
                 empty(
                     w,
                     "graphics",
-                    &[("type", "vnc"), ("port", "-1"), ("autoport", "yes"), ("listen", "127.0.0.1")],
+                    &[
+                        ("type", "vnc"),
+                        ("port", "-1"),
+                        ("autoport", "yes"),
+                        ("listen", "127.0.0.1"),
+                    ],
                 )?;
                 w.create_element("video")
                     .write_inner_content(|w| empty(w, "model", &[("type", "vga")]))?;
@@ -203,7 +208,14 @@ pub fn random_uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -262,13 +274,23 @@ mod tests {
         assert_eq!(child("name").text(), Some(s.name.as_str()));
         assert_eq!(child("description").text(), Some(s.description.as_str()));
         assert!(doc.descendants().all(|n| !n.has_tag_name("evil")));
-        let src = doc.descendants().find(|n| n.has_tag_name("source") && n.has_attribute("pool")).unwrap();
+        let src = doc
+            .descendants()
+            .find(|n| n.has_tag_name("source") && n.has_attribute("pool"))
+            .unwrap();
         assert_eq!(src.attribute("volume"), Some("vol\"y.qcow2"));
-        let br = doc.descendants().find(|n| n.has_tag_name("source") && n.has_attribute("bridge")).unwrap();
+        let br = doc
+            .descendants()
+            .find(|n| n.has_tag_name("source") && n.has_attribute("bridge"))
+            .unwrap();
         assert_eq!(br.attribute("bridge"), Some("br<0>"));
         let parsed = super::super::xml::parse_domain(&x).unwrap();
         assert_eq!(parsed.disks.len(), 2);
-        assert!(parsed.boot_order.contains(&"1: hdc".to_string()), "{:?}", parsed.boot_order);
+        assert!(
+            parsed.boot_order.contains(&"1: hdc".to_string()),
+            "{:?}",
+            parsed.boot_order
+        );
         let (owner, tags) = super::super::xml::parse_metadata(
             &doc.descendants()
                 .find(|n| n.has_tag_name("vm"))
