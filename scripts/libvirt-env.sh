@@ -198,6 +198,14 @@ if [ "$boot" = cdrom ]; then
   fi
 fi
 say "GUEST-READY hostname=$(hostname)"
+# Devices coming and going (hot-plugged disks and NICs, a CD inserted): one DEVICES line per change.
+( last=""; while :; do
+    # Reading the CD drive says whether a medium is in it (and makes the kernel notice a new one).
+    cd=""; [ -b /dev/sr0 ] && cd=" cd:$(dd if=/dev/sr0 bs=2048 count=1 2>/dev/null | wc -c)"
+    b="$cd"; for d in /sys/block/*; do n=${d##*/}; case $n in loop*|ram*) continue ;; esac; b="$b $n:$(cat $d/size)"; done
+    e=""; for d in /sys/class/net/*; do n=${d##*/}; [ "$n" = lo ] || e="$e $n"; done
+    now="DEVICES$b |$e"; [ "$now" != "$last" ] && say "$now"; last=$now; sleep 1
+  done ) &
 RC
   printf '#!/bin/sh\npoweroff -f\n' > "$r/etc/acpi/PWRF/00000080"
   printf 'PWRF PWRF/00000080\n' > "$r/etc/acpid.conf"

@@ -63,6 +63,29 @@ fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<V
         ),
         // The test VM has no installation media: those allowed get to 409.
         ("post", "/api/v1/vms/{id}/actions/finish-install") => ([401, 409, 404, 409, 403, 409], None),
+        // Device changes: those who may edit the VM get past authorization to the input's own error (the
+        // test VM has no CD-ROM, `{target}` names no disk, `{mac}` is no MAC); others' VMs are not found.
+        ("post", "/api/v1/vms/{id}/disks") => ([401, 400, 404, 400, 403, 400], Some(json!({}))),
+        ("delete", "/api/v1/vms/{id}/disks/{target}") | ("put", "/api/v1/vms/{id}/cdrom") => {
+            ([401, 404, 404, 404, 403, 404], Some(json!({})))
+        }
+        ("post", "/api/v1/vms/{id}/disks/{target}/actions/resize") => {
+            ([401, 404, 404, 404, 403, 404], Some(json!({ "size_gib": 1 })))
+        }
+        ("post", "/api/v1/vms/{id}/nics") => (
+            [401, 400, 404, 400, 403, 400],
+            Some(json!({ "network": { "network": "no-such-net" } })),
+        ),
+        ("delete", "/api/v1/vms/{id}/nics/{mac}") => ([401, 400, 404, 400, 403, 400], None),
+        ("patch", "/api/v1/vms/{id}/nics/{mac}") => ([401, 400, 404, 400, 403, 400], Some(json!({ "link_up": false }))),
+        ("put", "/api/v1/vms/{id}/boot-order") => ([401, 400, 404, 400, 403, 400], Some(json!({ "order": ["vdq"] }))),
+        // Cloning needs only to see the VM (auditors may not create VMs); the name is refused after that.
+        ("post", "/api/v1/vms/{id}/actions/clone") => {
+            ([401, 400, 404, 400, 403, 400], Some(json!({ "name": "bad name!" })))
+        }
+        ("post", "/api/v1/vms/{id}/actions/reset-password") => {
+            ([401, 400, 404, 400, 403, 400], Some(json!({ "password": "x" })))
+        }
         ("post", "/api/v1/vms/batch") => (
             [401, 200, 200, 200, 200, 200],
             Some(json!({ "action": "poweroff", "ids": [] })),
@@ -440,12 +463,12 @@ async fn every_route_as_every_role() {
                     if path == "/api/v1/pools/{id}/volumes" {
                         b = json!({ "name": w.unique("v"), "capacity_bytes": 1 << 20 });
                     }
-                    if path.ends_with("/actions/resize")
+                    if (path.starts_with("/api/v1/pools/") && path.ends_with("/actions/resize"))
                         || (path == "/api/v1/pools/{id}/volumes/{name}" && method == "patch")
                     {
                         b = json!({ "capacity_bytes": (i as u64 + 2) << 20 });
                     }
-                    if path.ends_with("/actions/clone") {
+                    if path.starts_with("/api/v1/pools/") && path.ends_with("/actions/clone") {
                         b = json!({ "name": w.unique("c") });
                     }
                     if path == "/api/v1/images" {

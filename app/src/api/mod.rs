@@ -13,6 +13,7 @@ pub mod tasks;
 pub mod tokens;
 pub mod users;
 pub mod vm_create;
+pub mod vm_devices;
 pub mod vms;
 
 pub use audit::*;
@@ -26,4 +27,5 @@ pub use tasks::*;
 pub use tokens::*;
 pub use users::*;
 pub use vm_create::*;
+pub use vm_devices::*;
 pub use vms::*;

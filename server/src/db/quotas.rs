@@ -112,7 +112,7 @@ macro_rules! pending {
             "COALESCE((SELECT SUM(json_extract(t.params, '$.reserve.",
             $field,
             "')) FROM tasks t
-                WHERE t.kind = 'vm.create' AND t.state IN ('queued', 'running')
+                WHERE t.kind IN ('vm.create', 'vm.clone') AND t.state IN ('queued', 'running')
                 AND json_extract(t.params, '$.owner_id') = q.user_id
                 AND NOT EXISTS (SELECT 1 FROM vms pv WHERE pv.uuid = json_extract(t.params, '$.uuid'))), 0)"
         )

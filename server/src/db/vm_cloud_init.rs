@@ -60,7 +60,7 @@ pub async fn delete(conn: &mut SqliteConnection, uuid: &str) -> sqlx::Result<Opt
 pub async fn name_taken(conn: &mut SqliteConnection, host_id: i64, name: &str) -> sqlx::Result<bool> {
     let n: i64 = sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM vms WHERE host_id = ?1 AND name = ?2)
-              + (SELECT COUNT(*) FROM tasks WHERE kind = 'vm.create' AND state IN ('queued', 'running')
+              + (SELECT COUNT(*) FROM tasks WHERE kind IN ('vm.create', 'vm.clone') AND state IN ('queued', 'running')
                    AND json_extract(params, '$.host_id') = ?1 AND json_extract(params, '$.name') = ?2)",
     )
     .bind(host_id)

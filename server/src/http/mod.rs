@@ -18,6 +18,7 @@ pub mod tokens;
 pub mod uploads;
 pub mod users;
 pub mod vm_create;
+pub mod vm_devices;
 pub mod vms;
 
 use crate::config::Config;
@@ -42,6 +43,7 @@ fn api_routes(cfg: &Config) -> OpenApiRouter<AppState> {
         .merge(hosts::routes())
         .merge(vms::routes())
         .merge(vm_create::routes())
+        .merge(vm_devices::routes())
         .merge(events::routes())
         .merge(tasks::routes())
         .merge(pools::routes())

@@ -213,7 +213,8 @@ async fn run(state: AppState, id: i64) {
     };
     // A target that already existed (made by someone else meanwhile) is not the task's to remove; a creation
     // removes only what its own list says it made.
-    if outcome.is_err() && (row.kind == "vm.create" || !matches!(outcome, Err(Error::Duplicate { .. }))) {
+    let makes_vm = matches!(row.kind.as_str(), "vm.create" | "vm.clone");
+    if outcome.is_err() && (makes_vm || !matches!(outcome, Err(Error::Duplicate { .. }))) {
         if let Err(e) = cleanup(&ctx, &row).await {
             tracing::warn!(task = id, error = ?e, "could not clean up after a task");
         }
@@ -276,13 +277,14 @@ async fn dispatch(ctx: &Ctx, row: &TaskRow) -> Result<Value> {
         "image.copy" => super::images::run_copy(ctx).await,
         "image.checksum" => super::images::run_checksum(ctx).await,
         "vm.create" => super::vm_create_run::run(ctx).await,
+        "vm.clone" => super::vm_clone::run(ctx).await,
         other => Err(Error::Internal(anyhow::anyhow!("unknown task kind {other}"))),
     }
 }
 
 /// Removes what a failed, cancelled or interrupted task half made: the volume named in `params.partial`.
 async fn cleanup(ctx: &Ctx, row: &TaskRow) -> Result<()> {
-    if row.kind == "vm.create" {
+    if matches!(row.kind.as_str(), "vm.create" | "vm.clone") {
         return super::vm_create_run::rollback(ctx, row).await;
     }
     let p = row.params();

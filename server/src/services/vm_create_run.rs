@@ -283,25 +283,22 @@ fn spec(
             boot: None,
         });
     }
-    if is_iso {
-        disks.push(domain_xml::DiskSpec {
-            device: "cdrom".into(),
-            source: Some((text(p, &["source", "pool_name"])?, text(p, &["source", "volume"])?)),
-            format: "raw".into(),
-            bus: if text(p, &["machine"])? == "q35" {
-                "sata".into()
-            } else {
-                "ide".into()
-            },
-            target: if text(p, &["machine"])? == "q35" {
-                "sdc".into()
-            } else {
-                "hdc".into()
-            },
-            readonly: true,
-            boot: Some(1),
-        });
-    }
+    // Every VM gets a CD-ROM drive (IDE/SATA drives cannot be added while it runs): the ISO, booted first,
+    // when it installs from one; empty otherwise, for media later.
+    let q35 = text(p, &["machine"])? == "q35";
+    disks.push(domain_xml::DiskSpec {
+        device: "cdrom".into(),
+        source: if is_iso {
+            Some((text(p, &["source", "pool_name"])?, text(p, &["source", "volume"])?))
+        } else {
+            None
+        },
+        format: "raw".into(),
+        bus: if q35 { "sata".into() } else { "ide".into() },
+        target: if q35 { "sdc".into() } else { "hdc".into() },
+        readonly: true,
+        boot: is_iso.then_some(1),
+    });
     let nics = match &p["nic"] {
         Value::Null => Vec::new(),
         n => vec![domain_xml::NicSpec {
@@ -374,6 +371,7 @@ pub async fn rollback(ctx: &tasks::Ctx, row: &TaskRow) -> Result<()> {
         return Ok(());
     };
     let host_id = p["host_id"].as_i64().unwrap_or(0);
+    let source = p["source_uuid"].as_str().map(str::to_string);
     ctx.progress("rolling_back", None, None).await;
     ctx.state
         .virt
@@ -390,6 +388,28 @@ pub async fn rollback(ctx: &tasks::Ctx, row: &TaskRow) -> Result<()> {
                         d.undefine_flags(virt::sys::VIR_DOMAIN_UNDEFINE_NVRAM)?;
                     }
                     Ok(())
+                })
+                .await?;
+        } else if let (Some(d), Some(src)) = (thing.get("source_disk").filter(|d| d.is_object()), &source) {
+            // A linked clone had moved its source onto an overlay: point the source back at its own disk.
+            let spec = domain_xml::DiskSpec {
+                device: "disk".into(),
+                source: Some((
+                    d["pool_name"].as_str().unwrap_or_default().into(),
+                    d["volume"].as_str().unwrap_or_default().into(),
+                )),
+                format: d["format"].as_str().unwrap_or("qcow2").into(),
+                bus: d["bus"].as_str().unwrap_or("virtio").into(),
+                target: d["target"].as_str().unwrap_or_default().into(),
+                readonly: false,
+                boot: None,
+            };
+            let x = domain_xml::device_xml(|w| domain_xml::disk(w, &spec)).map_err(|e| Error::Internal(e.into()))?;
+            let src = src.clone();
+            ctx.state
+                .virt
+                .call(host_id, "", move |c| {
+                    domain::lookup(c, &src)?.update_device_flags(&x, virt::sys::VIR_DOMAIN_AFFECT_CONFIG)
                 })
                 .await?;
         } else if let (Some(pool), Some(name)) = (thing["volume"]["pool"].as_str(), thing["volume"]["name"].as_str()) {
@@ -432,7 +452,7 @@ pub async fn rollback(ctx: &tasks::Ctx, row: &TaskRow) -> Result<()> {
 /// In the transaction that ends the task: a creation that did not succeed gives its reservation back and
 /// leaves no VM row or seed record.
 pub async fn settle_task(conn: &mut SqliteConnection, row: &TaskRow, state: TaskState) -> Result<()> {
-    if row.kind != "vm.create" || state == TaskState::Succeeded {
+    if !matches!(row.kind.as_str(), "vm.create" | "vm.clone") || state == TaskState::Succeeded {
         return Ok(());
     }
     let p = row.params();

@@ -54,11 +54,17 @@ pub async fn get(state: &AppState, caller: &Caller, uuid: &str) -> Result<VmDeta
 
 pub(super) async fn detail(state: &AppState, vm: &VmRow) -> Result<VmDetail> {
     let id = vm.uuid.clone();
-    let (facts, text, autostart, persistent, vols) = state
+    let (facts, (text, config), autostart, persistent, vols) = state
         .virt
         .call(vm.host_id, &vm.host_name, move |c| {
             let dom = domain::lookup(c, &id)?;
             let text = dom.xml_desc(0)?;
+            // The boot order that counts is the one the next start uses: the configuration's.
+            let config = if dom.is_persistent().unwrap_or(false) && dom.is_active().unwrap_or(false) {
+                dom.xml_desc(virt::sys::VIR_DOMAIN_XML_INACTIVE).ok()
+            } else {
+                None
+            };
             let parsed = xml::parse_domain(&text).unwrap_or_default();
             let vols: Vec<_> = parsed
                 .disks
@@ -67,14 +73,17 @@ pub(super) async fn detail(state: &AppState, vm: &VmRow) -> Result<VmDetail> {
                 .collect();
             Ok((
                 domain::facts(&dom)?,
-                text,
+                (text, config),
                 dom.autostart().unwrap_or(false),
                 dom.is_persistent().unwrap_or(false),
                 vols,
             ))
         })
         .await?;
-    let parsed = xml::parse_domain(&text).map_err(|e| Error::Internal(anyhow::anyhow!("domain XML: {e}")))?;
+    let mut parsed = xml::parse_domain(&text).map_err(|e| Error::Internal(anyhow::anyhow!("domain XML: {e}")))?;
+    if let Some(c) = config.as_deref().and_then(|c| xml::parse_domain(c).ok()) {
+        parsed.boot_order = c.boot_order;
+    }
     let mut conn = state.db.acquire().await?;
     db::vms::upsert(&mut conn, vm.host_id, &facts, &state.installation).await?;
     let fresh = db::vms::by_uuid(&mut conn, &vm.uuid)

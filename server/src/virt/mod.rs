@@ -7,6 +7,7 @@ pub mod events;
 pub mod pool_xml;
 pub mod storage;
 pub mod xml;
+pub mod xml_edit;
 
 use crate::error::{Error, Result};
 use app::api::HostStatus;

@@ -66,6 +66,7 @@ pub struct DiskXml {
     pub path: Option<String>,
     pub pool: Option<String>,
     pub format: Option<String>,
+    pub bus: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -135,6 +136,7 @@ pub fn parse_domain(xml: &str) -> Result<DomainXml, roxmltree::Error> {
                         .map(String::from),
                     pool: source.and_then(|s| s.attribute("pool")).map(String::from),
                     format: sub("driver").and_then(|t| t.attribute("type")).map(String::from),
+                    bus: sub("target").and_then(|t| t.attribute("bus")).map(String::from),
                 });
                 if let Some(order) = sub("boot").and_then(|b| b.attribute("order")) {
                     let target = sub("target").and_then(|t| t.attribute("dev")).unwrap_or("");
