@@ -6,6 +6,7 @@
 #   scripts/libvirt-env.sh [up]     install if missing, start daemons, build the guest, start host2
 #   scripts/libvirt-env.sh local    only install and start the local daemon (what `make run` needs)
 #   scripts/libvirt-env.sh host2-stop | host2-start   kill / restart host2's libvirtd (tests use this)
+#   scripts/libvirt-env.sh debian-template   build (once) the real Debian + cloud-init template, opt-in: not in `up`
 set -euo pipefail
 cmd="${1:-up}"
 STATE=/var/lib/hangar-test            # outside the repository: shared by every checkout on the machine
@@ -52,6 +53,17 @@ install_packages() {
   done
   (( ${#need[@]} )) || return 0
   log "installing ${need[*]} (bookworm-backports for libvirt and QEMU)"
+  apt_install "${need[@]}" qemu-utils
+  # A running daemon loads backends only at its start: restart the ones this script started.
+  if (( new_backends )); then
+    stop_pidfile /run/libvirt/hangar-libvirtd.pid
+    stop_host2
+  fi
+}
+
+# apt-get install with a private configuration (its own sources, lists and cache; libvirt and QEMU pinned to
+# bookworm-backports), leaving the machine's own apt configuration untouched.
+apt_install() { # packages...
   mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/prefs.d"
   cat > "$APT/sources.list" <<SRC
 deb http://deb.debian.org/debian bookworm main
@@ -65,12 +77,7 @@ SRC
            -o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache" -o "Dir::Etc::preferencesparts=$APT/prefs.d")
   apt-get "${o[@]}" update -qq
   DEBIAN_FRONTEND=noninteractive apt-get "${o[@]}" install -y -qq --no-install-recommends \
-    -o Dpkg::Options::=--force-confold "${need[@]}" qemu-utils >/dev/null
-  # A running daemon loads backends only at its start: restart the ones this script started.
-  if (( new_backends )); then
-    stop_pidfile /run/libvirt/hangar-libvirtd.pid
-    stop_host2
-  fi
+    -o Dpkg::Options::=--force-confold "$@" >/dev/null
 }
 
 conf_libvirtd() { # listen_addr host_uuid -> libvirtd.conf text
@@ -241,6 +248,139 @@ build_template() {
   rm -rf "$work"
 }
 
+# One real Debian 12 template with real cloud-init (opt-in: slow to build, ~40 s to boot under TCG), cached
+# outside the repository and rebuilt only when older than DEBIAN_TEMPLATE_STAMP: set the stamp to the current
+# date-time when you change the recipe below. Boots from its disk like any Hangar template: MBR, partition 1 FAT
+# with syslinux + the Debian kernel and initramfs, partition 2 the ext4 root (/dev/vda2: use virtio disks and
+# machine `pc`; the cloud kernel has no AHCI). Nothing is mounted to build it, except what debootstrap mounts in
+# its own chroot. After cloud-init's final stage the guest prints on ttyS0 what cloud-init applied, e.g.
+#   CLOUD-CHECK hostname=ci-check user=alice keys=1 passwd=L status=done instance=iid-test-1
+# (one `user= keys= passwd=` group per user with uid >= 1000 and a home under /home; keys = non-empty lines of
+# ~/.ssh/authorized_keys; passwd = the status field of `passwd -S`: P usable password, L locked, NP none).
+DEBIAN_TEMPLATE=$STATE/debian-cloud.qcow2
+DEBIAN_TEMPLATE_STAMP="2026-12-03 08:59 UTC"
+
+cleanup_tree() { # dir: unmount whatever is still mounted below it, then delete it without crossing mounts
+  local m
+  while read -r m; do umount -l "$m" 2>/dev/null || true; done \
+    < <(findmnt -rn -o TARGET | awk -v p="$1/" 'index($0, p) == 1' | sort -r)
+  rm -rf --one-file-system "$1"
+}
+
+build_debian_template() {
+  if [[ -f $DEBIAN_TEMPLATE ]] && (( $(stat -c %Y "$DEBIAN_TEMPLATE") > $(date -d "$DEBIAN_TEMPLATE_STAMP" +%s) )); then
+    return 0
+  fi
+  command -v debootstrap >/dev/null || apt_install debootstrap
+  log "building the Debian cloud-init template (debootstrap, a few minutes)"
+  mkdir -p "$STATE"
+  local work; work=$(mktemp -d "$STATE/debian-build.XXXXXX")
+  # shellcheck disable=SC2064  # expand $work now: it is local
+  trap "cleanup_tree '$work'" EXIT
+  local r=$work/root
+  if ! debootstrap --variant=minbase \
+      --include=linux-image-cloud-amd64,systemd-sysv,cloud-init,cloud-guest-utils,sudo,qemu-guest-agent,ifupdown,isc-dhcp-client,openssh-server,python3-cffi-backend \
+      bookworm "$r" http://deb.debian.org/debian > "$work/debootstrap.log" 2>&1; then
+    tail -n 30 "$work/debootstrap.log" >&2; log "debootstrap failed"; return 1
+  fi
+  # debootstrap unmounts its /proc and /sys when it ends; make sure, since the tree is copied as it is.
+  local m
+  while read -r m; do umount -l "$m"; done < <(findmnt -rn -o TARGET | awk -v p="$r/" 'index($0, p) == 1' | sort -r)
+
+  local kernel initrd
+  kernel=$(find "$r/boot" -name 'vmlinuz-*' | sort | tail -n 1)
+  initrd=$r/boot/initrd.img-${kernel##*/vmlinuz-}
+  [[ -f $kernel && -f $initrd ]] || { log "no kernel/initramfs in the chroot's /boot"; return 1; }
+  # The initramfs must find /dev/vda2 (initramfs-tools' MODULES=most takes virtio_blk unless it is built in).
+  if ! grep -q '^CONFIG_VIRTIO_BLK=y' "$r/boot/config-${kernel##*/vmlinuz-}" \
+     && [[ "$(chroot "$r" lsinitramfs "/boot/${initrd##*/}")" != *virtio_blk* ]]; then
+    log "adding virtio_blk to the initramfs"
+    printf 'virtio_pci\nvirtio_blk\n' >> "$r/etc/initramfs-tools/modules"
+    chroot "$r" update-initramfs -u -k "${kernel##*/vmlinuz-}" >/dev/null
+  fi
+
+  # Configuration: root on /dev/vda2, NoCloud seeds only (no probing for cloud metadata services), a fresh
+  # machine-id and fresh SSH host keys on each clone (cloud-init's ssh module regenerates them), no apt timers.
+  printf '/dev/vda2 / ext4 defaults,errors=remount-ro 0 1\n' > "$r/etc/fstab"
+  echo debian > "$r/etc/hostname"
+  printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' > "$r/etc/hosts"
+  printf 'auto lo\niface lo inet loopback\n\nsource /etc/network/interfaces.d/*\n' > "$r/etc/network/interfaces"
+  : > "$r/etc/resolv.conf"
+  : > "$r/etc/machine-id"
+  rm -f "$r"/etc/ssh/ssh_host_* "$r/var/lib/dbus/machine-id"
+  printf 'datasource_list: [ NoCloud, None ]\n' > "$r/etc/cloud/cloud.cfg.d/99-hangar-test.cfg"
+  # cloud-init's locale module (default en_US.UTF-8) runs Debian's locale-gen, which generates only what
+  # /etc/locale.gen enables: without this it fails and `cloud-init status` says error.
+  sed -i 's/^# *\(en_US.UTF-8 UTF-8\)/\1/' "$r/etc/locale.gen"
+  chroot "$r" locale-gen >/dev/null
+  echo 'LANG=en_US.UTF-8' > "$r/etc/default/locale"
+  ln -sf /dev/null "$r/etc/systemd/system/apt-daily.timer"
+  ln -sf /dev/null "$r/etc/systemd/system/apt-daily-upgrade.timer"
+  cat > "$r/usr/local/sbin/hangar-cloud-check" <<'CHECK'
+#!/bin/sh
+# Prints on the serial console what cloud-init applied (Hangar's tests wait for this line).
+line="CLOUD-CHECK hostname=$(hostname)"
+while IFS=: read -r name _ uid _ _ home _; do
+  [ "$uid" -ge 1000 ] && [ "$uid" -lt 65534 ] || continue
+  case "$home" in /home/*) ;; *) continue ;; esac
+  keys=0
+  [ -f "$home/.ssh/authorized_keys" ] && keys=$(grep -c . "$home/.ssh/authorized_keys")
+  line="$line user=$name keys=$keys passwd=$(passwd -S "$name" | cut -d' ' -f2)"
+done < /etc/passwd
+status=$(cloud-init status 2>/dev/null | sed -n 's/^status: //p')
+line="$line status=${status:-unknown} instance=$(cat /var/lib/cloud/data/instance-id 2>/dev/null || echo none)"
+echo "$line"
+{ echo "$line" > /dev/ttyS0; } 2>/dev/null || echo "$line" > /dev/console
+CHECK
+  chmod 755 "$r/usr/local/sbin/hangar-cloud-check"
+  cat > "$r/etc/systemd/system/hangar-cloud-check.service" <<'UNIT'
+[Unit]
+Description=Print what cloud-init applied on the serial console (Hangar tests)
+After=cloud-final.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/hangar-cloud-check
+RemainAfterExit=yes
+
+[Install]
+WantedBy=cloud-init.target
+UNIT
+  # cloud-final.service runs after multi-user.target: hang the check on cloud-init.target (an ordering cycle
+  # with multi-user.target otherwise, and systemd drops the job).
+  mkdir -p "$r/etc/systemd/system/cloud-init.target.wants"
+  ln -sf /etc/systemd/system/hangar-cloud-check.service "$r/etc/systemd/system/cloud-init.target.wants/"
+  rm -rf "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/*.bin "$r"/var/cache/apt/archives/*.deb "$r/var/log/bootstrap.log"
+
+  # The disk: 1 MiB gap (MBR + syslinux's mbr.bin), 128 MiB FAT boot partition, the rest ext4 root (2 GiB in all
+  # unless the tree needs more). cloud-init's growpart grows partition 2 when a clone's disk is larger.
+  local boot_mb=128 root_mb used_mb
+  used_mb=$(du -sm --one-file-system "$r" | cut -f1)
+  root_mb=$(( used_mb * 5 / 4 + 512 ))
+  if (( root_mb < 2048 - 1 - boot_mb )); then root_mb=$(( 2048 - 1 - boot_mb )); fi
+  printf 'DEFAULT debian\nTIMEOUT 0\nLABEL debian\n  KERNEL /vmlinuz\n  INITRD /initrd.img\n  APPEND root=/dev/vda2 ro console=tty0 console=ttyS0,115200n8\n' \
+    > "$work/syslinux.cfg"
+  cp "$kernel" "$work/vmlinuz"; cp "$initrd" "$work/initrd.img"
+  truncate -s "${boot_mb}M" "$work/boot.img"
+  mkfs.vfat -n HANGARBOOT "$work/boot.img" >/dev/null
+  mcopy -i "$work/boot.img" "$work/vmlinuz" "$work/initrd.img" "$work/syslinux.cfg" ::/
+  syslinux --install "$work/boot.img"
+  truncate -s "${root_mb}M" "$work/rootfs.img"
+  mke2fs -q -F -t ext4 -L debian-root -d "$r" "$work/rootfs.img"
+  truncate -s "$(( 1 + boot_mb + root_mb ))M" "$work/disk.img"
+  printf 'label: dos\nstart=2048, size=%s, type=c, bootable\nstart=%s, type=83\n' \
+    "$(( boot_mb * 2048 ))" "$(( (1 + boot_mb) * 2048 ))" | sfdisk -q "$work/disk.img"
+  dd if="$work/boot.img" of="$work/disk.img" bs=1M seek=1 conv=notrunc,sparse status=none
+  dd if="$work/rootfs.img" of="$work/disk.img" bs=1M seek=$(( 1 + boot_mb )) conv=notrunc,sparse status=none
+  dd if=/usr/lib/syslinux/mbr/mbr.bin of="$work/disk.img" bs=440 count=1 conv=notrunc status=none
+  qemu-img convert -c -O qcow2 "$work/disk.img" "$work/debian-cloud.qcow2"
+  chmod 644 "$work/debian-cloud.qcow2"
+  mv "$work/debian-cloud.qcow2" "$DEBIAN_TEMPLATE"
+  trap - EXIT
+  cleanup_tree "$work"
+  log "Debian template: $DEBIAN_TEMPLATE ($(du -h "$DEBIAN_TEMPLATE" | cut -f1))"
+}
+
 host2_pid() { cat "$H2/run/virtlogd.pid" 2>/dev/null; }
 
 start_host2() {
@@ -298,5 +438,6 @@ case "$cmd" in
   up) install_packages; start_local; ensure_pool; build_guest; build_template; start_host2; log "ready: qemu:///system, qemu+tcp://10.250.0.2/system, guest in $GUEST" ;;
   host2-stop) stop_host2 ;;
   host2-start) start_host2 ;;
-  *) echo "usage: $0 [up|local|host2-stop|host2-start]" >&2; exit 2 ;;
+  debian-template) install_packages; build_debian_template ;;
+  *) echo "usage: $0 [up|local|host2-stop|host2-start|debian-template]" >&2; exit 2 ;;
 esac

@@ -59,6 +59,8 @@ fi
 # libvirt: the daemon (and libvirt-dev, which the build links against). Tests also get the tiny guest and host2.
 if [[ $want_test == 1 ]]; then
   step "libvirt, the test guest and the second host" "~3 min" scripts/libvirt-env.sh up
+  # Cached outside the repository: built once per machine.
+  step "a Debian template with real cloud-init" "~3 min the first time" scripts/libvirt-env.sh debian-template
 else
   step "the local libvirt daemon" "~2 min" scripts/libvirt-env.sh local ||
     log "libvirt could not be started here: Hangar will register libvirt's demo host"

@@ -115,6 +115,8 @@ fn invalid_input_text(lang: Lang, e: &crate::api::ApiError) -> String {
         _ => String::new(),
     };
     let (field, reason) = (get("field"), get("reason"));
+    // Nested fields (`cloud_init.ssh_keys`) have keys with `-` for `.` (Fluent names allow no dots).
+    let field = field.replace('.', "-");
     let label = lookup(lang, &format!("label-{field}"), &field);
     let limits = [("min", get("min")), ("max", get("max"))];
     let specific = format!("rule-{field}-{reason}");
@@ -182,6 +184,12 @@ pub fn error_text(lang: Lang, e: &crate::api::ApiError) -> String {
         };
         if !key.is_empty() {
             *r = lookup(lang, key, r);
+        }
+    }
+    // Why no host could take a VM, in words.
+    if e.code == "no_host" {
+        if let Some((_, r)) = args.iter_mut().find(|(k, v)| *k == "reason" && !v.is_empty()) {
+            *r = lookup(lang, &format!("placement-{r}"), r);
         }
     }
     // A host's failure is a cause with a remedy.

@@ -44,6 +44,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=components::layout::Layout ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::dashboard::Dashboard ssr=SsrMode::Async/>
                     <Route path=path!("vms") view=pages::vms::list::VmList ssr=SsrMode::Async/>
+                    <Route path=path!("vms/new") view=pages::vms::create::CreateVmPage ssr=SsrMode::Async/>
                     <Route path=path!("vms/:id") view=pages::vms::detail::VmDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("hosts") view=pages::hosts::list::HostList ssr=SsrMode::Async/>
                     <Route path=path!("hosts/:id") view=pages::hosts::detail::HostDetailPage ssr=SsrMode::Async/>

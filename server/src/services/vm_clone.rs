@@ -54,17 +54,26 @@ pub async fn clone(state: &AppState, caller: &Caller, uuid: &str, r: CloneVm) ->
         .call(vm.host_id, &vm.host_name, move |c| {
             let dom = domain::lookup(c, &id)?;
             let parsed = xml::parse_domain(&dom.xml_desc(sys::VIR_DOMAIN_XML_INACTIVE)?).unwrap_or_default();
-            let disks: Vec<Value> = parsed
-                .disks
-                .iter()
-                .filter(|d| d.device == "disk")
-                .filter(|d| seed_vol.as_deref().is_none_or(|s| d.path.as_deref() != Some(s)))
-                .filter_map(|d| disk_json(c, d, &b))
-                .collect();
+            // Every disk must be a pool volume: a disk left as it is would be shared by both VMs.
+            let mut disks = Vec::new();
+            for d in parsed.disks.iter().filter(|d| d.device == "disk") {
+                if seed_vol.is_some() && d.path == seed_vol {
+                    continue;
+                }
+                match disk_json(c, d, &b) {
+                    Some(j) => disks.push(j),
+                    None => return Ok(Err(d.target.clone())),
+                }
+            }
             let macs: Vec<String> = parsed.nics.iter().filter_map(|n| n.mac.clone()).collect();
-            Ok((dom.is_active()?, parsed, disks, macs))
+            Ok(Ok((dom.is_active()?, parsed, disks, macs)))
         })
-        .await?;
+        .await?
+        .map_err(|target| {
+            Error::InvalidState(format!(
+                "the disk {target} is not a volume of a storage pool, so it cannot be copied"
+            ))
+        })?;
     if running {
         return Err(Error::InvalidState("shut the VM down before cloning it".into()));
     }
@@ -83,9 +92,13 @@ pub async fn clone(state: &AppState, caller: &Caller, uuid: &str, r: CloneVm) ->
         .map(|m| (m.to_ascii_lowercase(), domain_xml::random_mac()))
         .collect();
     let seed_json = seed.as_ref().map(|s| {
+        // The network-config names the NIC by its MAC: the clone's NIC has a new one.
+        let network_config = mac_map
+            .iter()
+            .fold(s.network_config.to_ascii_lowercase(), |text, (old, new)| text.replace(old.as_str(), new));
         json!({
             "volume": format!("{base}-seed.img"), "pool_uuid": s.pool_uuid,
-            "user_data": s.user_data, "network_config": s.network_config, "settings": s.settings,
+            "user_data": s.user_data, "network_config": network_config, "settings": s.settings,
             "instance_id": format!("hangar-{new_uuid}"), "hostname": r.name.to_ascii_lowercase().replace(['_', '.', '+'], "-"),
             "old_target": parsed.disks.iter().find(|d| d.path.as_deref() == Some(s.seed_volume.as_str())).map(|d| d.target.clone()),
         })

@@ -109,6 +109,18 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
     let disk_volume = text(&p, &["disk", "volume"])?;
     let capacity = field(&p, &["disk", "gib"])?.as_u64().unwrap_or(1) * GIB;
     if disk_kind != "existing" {
+        // A volume of that name made by someone else is never the task's to remove: refused before it is noted.
+        let (pu, dv) = (pool_uuid.clone(), disk_volume.clone());
+        let taken = ctx
+            .state
+            .virt
+            .call(host.id, &host.name, move |c| {
+                Ok(storage::pool(c, &pu)?.lookup_storage_vol_by_name(&dv).is_ok())
+            })
+            .await?;
+        if taken {
+            return Err(Error::Duplicate { what: "volume" });
+        }
         note(
             ctx,
             &mut p,

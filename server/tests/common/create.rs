@@ -65,7 +65,7 @@ pub fn serial_log(uri: &str, uuid: &str) -> String {
 /// Waits until the guest has printed `marker` `count` times, and returns everything it printed.
 pub async fn wait_serial(uri: &str, uuid: &str, marker: &str, count: usize) -> String {
     let path = serial_log(uri, uuid);
-    eventually(90, &format!("{marker} #{count} in {path}"), || async {
+    eventually(180, &format!("{marker} #{count} in {path}"), || async {
         let text = std::fs::read_to_string(&path).unwrap_or_default().replace('\r', "");
         (text.matches(marker).count() >= count).then_some(text)
     })

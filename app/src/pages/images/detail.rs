@@ -68,6 +68,8 @@ fn ImageView(
     let f = img.facts.clone();
     view! {
         <h1 data-testid="image-name">{img.name.clone()}</h1>
+        <p><a class="btn primary" data-testid="image-create-vm"
+            href=format!("/vms/new?{}={}", if img.kind == "iso" { "iso" } else { "template" }, img.id)>{t!(i18n, "create-title")}</a></p>
         <div class="card">
             <dl class="facts">
                 <dt>{t!(i18n, "images-kind")}</dt><dd>{move || super::list::kind_label(i18n, &k)}{(img.kind != "iso").then(|| format!(" · {}", img.format))}</dd>

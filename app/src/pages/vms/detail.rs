@@ -19,12 +19,21 @@ pub fn VmDetailPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let vm = Resource::new(id, crate::api::vms::get_vm);
     let me = use_me();
+    let isos = Resource::new(
+        || (),
+        |_| {
+            crate::api::images::list_images(crate::api::ImageQuery {
+                kind: Some("iso".into()),
+                ..Default::default()
+            })
+        },
+    );
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let can = me.await.map(|m| m.can).unwrap_or_default();
                 match vm.await {
-                    Ok(d) => view! { <VmView detail=d can/> }.into_any(),
+                    Ok(d) => view! { <VmView detail=d can isos/> }.into_any(),
                     Err(e) => view! { <PageError error=e/> <p><a href="/vms">{t!(use_i18n(), "vms-back")}</a></p> }.into_any(),
                 }
             })}
@@ -51,7 +60,11 @@ fn event_text(i18n: crate::i18n::I18n, kind: &str) -> String {
 }
 
 #[component]
-fn VmView(detail: VmDetail, can: Capabilities) -> impl IntoView {
+fn VmView(
+    detail: VmDetail,
+    can: Capabilities,
+    isos: Resource<Result<Vec<crate::api::Image>, ApiError>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let id = detail.vm.id.clone();
     let detail = RwSignal::new(detail);
@@ -122,6 +135,8 @@ fn VmView(detail: VmDetail, can: Capabilities) -> impl IntoView {
         }
     };
     let d = move || detail.get();
+    let (id_install, id_devices, id_clone) = (id.clone(), id.clone(), id.clone());
+    let refresh_install = refresh.clone();
     view! {
         <p><a href="/vms">{t!(i18n, "vms-back")}</a></p>
         <h1 data-testid="vm-title" class="wrap">{move || d().vm.name} " " <StateBadge state/></h1>
@@ -135,8 +150,18 @@ fn VmView(detail: VmDetail, can: Capabilities) -> impl IntoView {
             </div>
             <Show when=move || shutting_down.get() && state.get().is_up()>{force_off.clone()}</Show>
         })}
+        {can.edit_vms.then(|| view! {
+            <super::devices::InstallBanner id=id_install detail error on_change=Callback::new(move |_| refresh_install())/>
+        })}
         <Facts detail since/>
         <Hardware detail/>
+        <super::devices::CloudInitPanel detail/>
+        {can.edit_vms.then(|| view! {
+            <Show when=move || !removed.get()>
+                <super::devices::DevicesPanel id=id_devices.clone() detail isos on_change=Callback::new(move |d| detail.set(d))/>
+                <super::devices::ClonePasswordPanel id=id_clone.clone() detail/>
+            </Show>
+        })}
         {can_act.then(|| view! {
             <Show when=move || !removed.get()>
                 <EditForm detail can_assign on_saved=Callback::new({ let refresh = refresh.clone(); move |_| { since.set(0); refresh(); } })/>

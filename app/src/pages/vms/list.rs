@@ -38,6 +38,7 @@ fn link(q: &VmQuery) -> String {
 pub fn VmList() -> impl IntoView {
     let i18n = use_i18n();
     let query = query_from_url();
+    let me = crate::components::layout::use_me();
     let page = Resource::new(move || query.get(), crate::api::vms::list_vms);
     // Users may not list hosts: for them the host filter is simply absent.
     let hosts = Resource::new(|| (), |_| crate::api::hosts::list_hosts());
@@ -80,6 +81,12 @@ pub fn VmList() -> impl IntoView {
     let on_host = on.clone();
     view! {
         <h1>{t!(i18n, "vms-title")}</h1>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let can = me.await.map(|m| m.can.create_vms).unwrap_or(false);
+                can.then(|| view! { <p><a class="btn primary" href="/vms/new" data-testid="vm-create">{t!(i18n, "create-title")}</a></p> })
+            })}
+        </Suspense>
         <form class="card filters" method="get" action="/vms" data-testid="vm-filters">
             <label>{t!(i18n, "vms-search")}<input name="q" prop:value=v(|q| q.q.clone()) on:input=on(|q, v| q.q = v) data-testid="vm-search"/></label>
             <label>{t!(i18n, "vms-state")}
