@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 cargo bench -p server --bench vms_list
 cargo build --release -p server
 cargo bench -p server --bench upload
+cargo bench -p server --bench create
