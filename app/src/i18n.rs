@@ -186,11 +186,29 @@ pub fn error_text(lang: Lang, e: &crate::api::ApiError) -> String {
             *r = lookup(lang, key, r);
         }
     }
-    // Why no host could take a VM, in words.
+    // Why no host could take a VM, in words, host by host.
     if e.code == "no_host" {
         if let Some((_, r)) = args.iter_mut().find(|(k, v)| *k == "reason" && !v.is_empty()) {
             *r = lookup(lang, &format!("placement-{r}"), r);
         }
+        let hosts: Vec<String> = e
+            .details
+            .get("skipped")
+            .and_then(|s| s.as_array())
+            .map(|list| {
+                list.iter()
+                    .map(|h| {
+                        let reason = h.get("reason").and_then(|r| r.as_str()).unwrap_or("");
+                        let why = lookup(lang, &format!("placement-{reason}"), reason);
+                        match h.get("host_name").and_then(|n| n.as_str()).filter(|n| !n.is_empty()) {
+                            Some(name) => format!("{name}: {why}"),
+                            None => why,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        args.push(("skipped", hosts.join("; ")));
     }
     // A host's failure is a cause with a remedy.
     let cause = detail("cause");
@@ -326,6 +344,21 @@ mod tests {
         let zh = keys(include_str!("../../locales/zh-CN/app.ftl"));
         assert!(en.len() > 50);
         assert_eq!(en, zh);
+    }
+
+    #[test]
+    fn no_message_is_defined_twice() {
+        for text in [
+            include_str!("../../locales/en/app.ftl"),
+            include_str!("../../locales/zh-CN/app.ftl"),
+        ] {
+            let mut seen = std::collections::BTreeSet::new();
+            for l in text.lines().filter(|l| !l.starts_with(' ') && !l.starts_with('#')) {
+                if let Some((k, _)) = l.split_once(" = ") {
+                    assert!(seen.insert(k.trim()), "{k} is defined twice");
+                }
+            }
+        }
     }
 
     #[test]

@@ -79,9 +79,10 @@ fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<V
         ("delete", "/api/v1/vms/{id}/nics/{mac}") => ([401, 400, 404, 400, 403, 400], None),
         ("patch", "/api/v1/vms/{id}/nics/{mac}") => ([401, 400, 404, 400, 403, 400], Some(json!({ "link_up": false }))),
         ("put", "/api/v1/vms/{id}/boot-order") => ([401, 400, 404, 400, 403, 400], Some(json!({ "order": ["vdq"] }))),
-        // Cloning needs only to see the VM (auditors may not create VMs); the name is refused after that.
+        // Cloning copies the disks and the seed of the VM: its owner and admins (who assign VMs) may, operators
+        // may not clone someone else's; the name is refused after that.
         ("post", "/api/v1/vms/{id}/actions/clone") => {
-            ([401, 400, 404, 400, 403, 400], Some(json!({ "name": "bad name!" })))
+            ([401, 400, 404, 403, 403, 400], Some(json!({ "name": "bad name!" })))
         }
         ("post", "/api/v1/vms/{id}/actions/reset-password") => {
             ([401, 400, 404, 400, 403, 400], Some(json!({ "password": "x" })))

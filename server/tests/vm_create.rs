@@ -307,20 +307,37 @@ async fn a_failed_creation_leaves_nothing_behind() {
     let dave_id = srv.create_user(&admin, "dave", PW_USER, "user").await;
     let mut dave = srv.client();
     dave.login_ok("dave", PW_USER).await;
+    // Dave owns one VM already: a failure must give back exactly what it reserved, not more.
+    let kept_name = common::guest::unique("mkk");
+    let _kept = VmGuard {
+        uri: LOCAL.into(),
+        name: kept_name.clone(),
+    };
+    let kept = create::create(
+        &admin,
+        json!({ "name": kept_name, "pool": pool.id, "owner_id": dave_id, "source": { "template": tmpl.id },
+                "vcpus": 1, "memory_mib": 64, "disk_gib": 1, "start": false }),
+    )
+    .await;
+    assert_eq!(
+        create::finished(&admin, kept.task.id).await.state,
+        app::api::TaskState::Succeeded
+    );
     let before = create::volumes(LOCAL, &pool.name);
     let name = common::guest::unique("mkf");
     let _vm = VmGuard {
         uri: LOCAL.into(),
         name: name.clone(),
     };
-    // UEFI firmware is not installed here: the disk and seed are made, then defining fails.
+    // `lo` is no bridge: libvirt cannot tell (no interface driver here), so disk, seed and domain are made, and
+    // starting fails.
     let (s, v) = admin
         .call(
             Method::POST,
             "/api/v1/vms",
             Some(
                 json!({ "name": name, "pool": pool.id, "owner_id": dave_id, "source": { "template": tmpl.id },
-                         "vcpus": 1, "memory_mib": 64, "disk_gib": 1, "firmware": "uefi",
+                         "vcpus": 1, "memory_mib": 64, "disk_gib": 1, "network": { "bridge": "lo" },
                          "cloud_init": { "ssh_keys": [KEY1] } }),
             ),
         )
@@ -329,14 +346,26 @@ async fn a_failed_creation_leaves_nothing_behind() {
     let t = create::finished(&admin, v["task"]["id"].as_i64().unwrap()).await;
     assert_eq!(t.state, app::api::TaskState::Failed, "{t:?}");
     let details = t.error_details.clone().unwrap_or_default();
-    assert_eq!(details["step"], "defining", "the task says which step failed: {t:?}");
+    assert_eq!(details["step"], "starting", "the task says which step failed: {t:?}");
     assert!(
         details["reference"].is_string(),
         "and where the server logged why: {t:?}"
     );
     assert!(virsh(LOCAL, &["domuuid", &name]).is_err(), "no domain is left");
     assert_eq!(create::volumes(LOCAL, &pool.name), before, "no volume is left");
-    assert_eq!(quota_used(&dave, dave_id).await["used_vms"], 0);
+    let q = quota_used(&dave, dave_id).await;
+    assert_eq!(
+        (
+            q["used_vms"].as_i64(),
+            q["used_vcpus"].as_i64(),
+            q["used_memory_mib"].as_i64()
+        ),
+        (Some(1), Some(1), Some(64)),
+        "{q}"
+    );
+    let mut conn = srv.state().db.acquire().await.unwrap();
+    assert!(hangar::db::quotas::drift(&mut conn).await.unwrap().is_empty());
+    drop(conn);
     let (_, vm) = admin
         .get(&format!("/api/v1/vms/{}", v["vm_id"].as_str().unwrap()))
         .await;
@@ -438,6 +467,26 @@ async fn bad_requests_are_refused_and_change_nothing() {
         (StatusCode::CONFLICT, Some("name_taken")),
         "{v}"
     );
+    // A static address outside the network's subnet, or the network's own.
+    // (A subnet of this process's own, so runs side by side do not collide.)
+    let third = 20 + std::process::id() % 200;
+    let net = create::NetGuard::new("hn", Some(&format!("10.77.{third}.1")));
+    let net = net.name.clone();
+    let (outside, own) = (format!("10.78.{third}.5/24"), format!("10.77.{third}.1/24"));
+    for (address, reason) in [(outside.as_str(), "outside_network"), (own.as_str(), "in_use")] {
+        let body = with(json!({ "network": { "network": net }, "cloud_init": { "network": { "address": address } } }));
+        let (s, v) = erin.call(Method::POST, "/api/v1/vms/plan", Some(body)).await;
+        assert_eq!(
+            (s, v["details"]["reason"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(reason)),
+            "{v}"
+        );
+    }
+    let ok = with(
+        json!({ "network": { "network": net }, "cloud_init": { "network": { "address": format!("10.77.{third}.9/24") } } }),
+    );
+    let (s, v) = erin.call(Method::POST, "/api/v1/vms/plan", Some(ok)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(quota_used(&erin, erin_id).await["used_vms"], 0);
     let tasks: Value = admin.get("/api/v1/tasks?kind=vm.create").await.1;
     assert_eq!(tasks.as_array().unwrap().len(), 0, "{tasks}");

@@ -275,10 +275,13 @@ async fn a_linked_clone_boots_with_its_own_seed_and_a_password_reset_reaches_the
         )),
         "{serial}"
     );
-    // Different MACs and disks; the source still boots, on its own overlay.
+    // Different MACs and disks; the source keeps its boot order and still boots, on its own overlay.
     let a = virsh(LOCAL, &["dumpxml", &name]).unwrap();
     let b = virsh(LOCAL, &["dumpxml", &clone_name]).unwrap();
     assert_ne!(a, b);
+    for x in [&a, &b] {
+        assert!(x.contains("<boot order='1'/>"), "{x}");
+    }
     call(&admin, Method::POST, &format!("/api/v1/vms/{src}/actions/start"), None).await;
     create::wait_serial(LOCAL, &src, "GUEST-READY", 1).await;
 

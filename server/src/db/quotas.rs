@@ -105,7 +105,7 @@ pub struct Drift {
     pub actual: Usage,
 }
 
-/// What creations in flight have reserved for a user (until their VM's row holds it).
+/// What creations in flight have reserved for a user (until their VM's row holds it: `owned`).
 macro_rules! pending {
     ($field:literal) => {
         concat!(
@@ -114,7 +114,7 @@ macro_rules! pending {
             "')) FROM tasks t
                 WHERE t.kind IN ('vm.create', 'vm.clone') AND t.state IN ('queued', 'running')
                 AND json_extract(t.params, '$.owner_id') = q.user_id
-                AND NOT EXISTS (SELECT 1 FROM vms pv WHERE pv.uuid = json_extract(t.params, '$.uuid'))), 0)"
+                AND json_extract(t.params, '$.owned') IS NULL), 0)"
         )
     };
 }

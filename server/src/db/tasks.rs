@@ -87,6 +87,16 @@ pub async fn set_params(pool: &SqlitePool, id: i64, params: &serde_json::Value) 
     Ok(())
 }
 
+/// The same, inside the caller's transaction (with the change the params record).
+pub async fn set_params_in(conn: &mut SqliteConnection, id: i64, params: &serde_json::Value) -> sqlx::Result<()> {
+    sqlx::query("UPDATE tasks SET params = ? WHERE id = ?")
+        .bind(params.to_string())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn by_id(pool: &SqlitePool, id: i64) -> sqlx::Result<Option<TaskRow>> {
     sqlx::query_as("SELECT * FROM tasks WHERE id = ?")
         .bind(id)

@@ -56,6 +56,18 @@ pub async fn delete(conn: &mut SqliteConnection, uuid: &str) -> sqlx::Result<Opt
         .await
 }
 
+/// Whether a clone of the VM is being made (its disks must not change meanwhile).
+pub async fn being_cloned(pool: &SqlitePool, uuid: &str) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tasks WHERE kind = 'vm.clone' AND state IN ('queued', 'running')
+           AND json_extract(params, '$.source_uuid') = ?",
+    )
+    .bind(uuid)
+    .fetch_one(pool)
+    .await?;
+    Ok(n > 0)
+}
+
 /// Whether a VM of this name exists on the host, or a creation in flight will make one.
 pub async fn name_taken(conn: &mut SqliteConnection, host_id: i64, name: &str) -> sqlx::Result<bool> {
     let n: i64 = sqlx::query_scalar(

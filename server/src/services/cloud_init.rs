@@ -293,6 +293,19 @@ pub fn user_data(m: &Mapping) -> Result<String> {
 /// `user-data` that changes the user's password at the next boot (with a new instance-id, cloud-init runs
 /// again); the rest of the seed is kept.
 pub fn with_password_change(mut m: Mapping, user: &str, password_hash: &str) -> Result<String> {
+    // A new instance-id re-runs every once-per-instance module: only the password change should happen again
+    // (no commands, packages or files a second time, and the host keys kept).
+    for k in [
+        "runcmd",
+        "bootcmd",
+        "packages",
+        "package_update",
+        "package_upgrade",
+        "write_files",
+    ] {
+        m.remove(k);
+    }
+    m.insert(s("ssh_deletekeys"), Value::Bool(false));
     let mut entry = Mapping::new();
     entry.insert(s("name"), s(user));
     entry.insert(s("password"), s(password_hash));
@@ -301,7 +314,6 @@ pub fn with_password_change(mut m: Mapping, user: &str, password_hash: &str) -> 
     c.insert(s("expire"), Value::Bool(false));
     c.insert(s("users"), Value::Sequence(vec![Value::Mapping(entry)]));
     m.insert(s("chpasswd"), Value::Mapping(c));
-    m.insert(s("ssh_pwauth"), Value::Bool(true));
     user_data(&m)
 }
 
@@ -474,6 +486,20 @@ mod tests {
         assert_eq!(e["routes"][0]["via"].as_str(), Some("10.0.0.1"));
         let dhcp: Value = serde_norway::from_str(&network_config(None, "52:54:00:00:00:01").unwrap()).unwrap();
         assert_eq!(dhcp["ethernets"]["nic0"]["dhcp4"].as_bool(), Some(true));
+    }
+
+    #[test]
+    fn a_password_change_runs_nothing_else_again() {
+        let mut c = ci();
+        c.runcmd = vec!["rm -rf /data".into()];
+        c.packages = vec!["nginx".into()];
+        let m = merged_user_data(&c, "w", "x", None).unwrap();
+        let text = with_password_change(m, "alice", "$6$s$h").unwrap();
+        let v: Value = serde_norway::from_str(&text).unwrap();
+        assert!(v.get("runcmd").is_none() && v.get("packages").is_none(), "{text}");
+        assert_eq!(v["ssh_deletekeys"].as_bool(), Some(false));
+        assert_eq!(v["chpasswd"]["users"][0]["password"].as_str(), Some("$6$s$h"));
+        assert_eq!(v["users"][0]["name"].as_str(), Some("alice"));
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub struct HostFacts {
     pub free_memory_mib: i64,
     pub name_taken: bool,
     pub network_missing: bool,
+    /// UEFI was asked for and the host has no UEFI firmware (OVMF).
+    pub uefi_missing: bool,
     /// The source's bytes are on this host already.
     pub has_source: bool,
     /// The source can be brought here (copied from another online host).
@@ -29,6 +31,8 @@ pub fn reason(h: &HostFacts, memory_mib: i64) -> Option<&'static str> {
         Some("name_taken")
     } else if h.network_missing {
         Some("network_missing")
+    } else if h.uefi_missing {
+        Some("no_uefi")
     } else if h.free_memory_mib < memory_mib {
         Some("not_enough_memory")
     } else {

@@ -12,6 +12,11 @@ use virt::sys;
 
 async fn do_action(state: &AppState, p: &Principal, uuid: &str, action: VmAction) -> Result<(VmRow, Vm)> {
     let vm = visible(state, p, uuid, Action::VmOperate).await?;
+    if action == VmAction::Start && db::vm_cloud_init::being_cloned(&state.db, uuid).await? {
+        return Err(Error::InvalidState(
+            "the VM is being cloned; start it when the clone is made".into(),
+        ));
+    }
     let id = vm.uuid.clone();
     let act = action;
     let facts = state

@@ -23,7 +23,7 @@ fn disk_json(c: &virt::connect::Connect, d: &xml::DiskXml, base: &str) -> Option
     let f = storage::vol_facts(&v).ok()?;
     let pool = v.lookup_storage_pool().ok()?;
     Some(json!({
-        "target": d.target, "bus": d.bus.clone().unwrap_or_else(|| "virtio".into()), "pool_uuid": pool.uuid_string().ok()?, "pool_name": pool.name().ok()?,
+        "target": d.target, "boot": d.boot, "bus": d.bus.clone().unwrap_or_else(|| "virtio".into()), "pool_uuid": pool.uuid_string().ok()?, "pool_name": pool.name().ok()?,
         "volume": f.name, "path": f.path, "format": if f.format == "qcow2" { "qcow2" } else { "raw" },
         "capacity": f.capacity, "new_volume": format!("{base}-{}.qcow2", d.target),
     }))
@@ -31,8 +31,14 @@ fn disk_json(c: &virt::connect::Connect, d: &xml::DiskXml, base: &str) -> Option
 
 pub async fn clone(state: &AppState, caller: &Caller, uuid: &str, r: CloneVm) -> Result<VmCloned> {
     let p = caller.require()?.clone();
-    let vm = visible(state, &p, uuid, Action::VmRead).await?;
+    // A clone copies the disks and the seed (with its password hash and keys) and a linked one changes the
+    // source's configuration: it takes the right to edit the source, and someone else's VM only for those who
+    // assign VMs.
+    let vm = visible(state, &p, uuid, Action::VmEdit).await?;
     authorize(&p, Action::VmCreate, Resource::Vm(Some(p.id)))?;
+    if vm.owner_id != Some(p.id) {
+        authorize(&p, Action::VmAssign, Resource::Vm(None))?;
+    }
     vm_create::vm_name(&r.name)?;
     let seed = db::vm_cloud_init::get(&state.db, uuid).await?;
     let new_uuid = domain_xml::random_uuid();
@@ -160,6 +166,10 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
             s("bus"),
         );
         let capacity = d["capacity"].as_u64().unwrap_or(0);
+        let boot = d["boot"].as_u64().map(|b| b as u32);
+        // The source's own overlay is named after its disk (it is still the source's disk).
+        let stem = volume.trim_end_matches(".qcow2").trim_end_matches(".img");
+        let src_overlay = format!("{stem}-{}.qcow2", uuid.get(..8).unwrap_or("clone"));
         note(
             ctx,
             &mut p,
@@ -168,17 +178,17 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
         .await?;
         if !full {
             // The source gets an overlay of its own on the same base: the base is never written again.
-            let src_overlay = format!("{new_volume}.src-{}", &source[..8]);
             note(
                 ctx,
                 &mut p,
                 json!({ "volume": { "pool": pool_uuid, "name": src_overlay } }),
             )
             .await?;
-            note(ctx, &mut p, json!({ "source_disk": { "target": target, "bus": bus, "pool_name": pool_name, "volume": volume, "format": format } }))
+            note(ctx, &mut p, json!({ "source_disk": { "target": target, "bus": bus, "pool_name": pool_name, "volume": volume, "format": format, "boot": boot } }))
                 .await?;
         }
         let c = conn.clone();
+        let src_ov = src_overlay.clone();
         let (pu, pn, vol, nv, src_id, fmt, tgt, b) = (
             pool_uuid.clone(),
             pool_name.clone(),
@@ -191,6 +201,13 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
         );
         ctx.blocking("copying_disks", total.max(1), move |meter| {
             let lv = from_libvirt;
+            // Started meanwhile, its disks change under the copy: stop here (starting is refused while a
+            // clone of it runs, but it may have been started outside Hangar).
+            if domain::lookup(&c, &src_id).and_then(|d| d.is_active()).map_err(lv)? {
+                return Err(Error::InvalidState(
+                    "the VM was started while it was being cloned".into(),
+                ));
+            }
             let pool = storage::pool(&c, &pu).map_err(lv)?;
             let base = pool.lookup_storage_vol_by_name(&vol).map_err(lv)?;
             if full {
@@ -206,18 +223,17 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
                 StorageVol::create_xml(&pool, &x, 0).map_err(lv)?;
                 Ok(())
             };
-            let src_overlay = format!("{nv}.src-{}", &src_id[..8]);
             overlay(&nv)?;
-            overlay(&src_overlay)?;
+            overlay(&src_ov)?;
             let dom = domain::lookup(&c, &src_id).map_err(lv)?;
             let spec = domain_xml::DiskSpec {
                 device: "disk".into(),
-                source: Some((pn.clone(), src_overlay)),
+                source: Some((pn.clone(), src_ov)),
                 format: "qcow2".into(),
                 bus: b.clone(),
                 target: tgt.clone(),
                 readonly: false,
-                boot: None,
+                boot,
             };
             let x = domain_xml::device_xml(|w| domain_xml::disk(w, &spec)).map_err(|e| Error::Internal(e.into()))?;
             dom.update_device_flags(&x, sys::VIR_DOMAIN_AFFECT_CONFIG).map_err(lv)?;
@@ -356,7 +372,9 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
         };
         db::vm_cloud_init::insert(&mut tx, &row).await?;
     }
-    db::vms::add_event(&mut tx, &uuid, "created", &format!("clone of {source}")).await?;
+    db::vms::add_event(&mut tx, &uuid, "created", "").await?;
+    p["owned"] = json!(true);
+    db::tasks::set_params_in(&mut tx, ctx.id, &p).await?;
     tx.commit().await?;
     if p["start"].as_bool().unwrap_or(false) {
         ctx.progress("starting", None, None).await;

@@ -7,7 +7,7 @@ use crate::auth::{authorize, Action, Caller, Principal, Resource};
 use crate::db::{self, hosts::HostRow, images::ImageRow, quotas::Usage};
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::virt::{domain_xml, storage};
+use crate::virt::{domain, domain_xml, storage};
 use app::api::{CreateVm, NetworkRef, QuotaImpact, VmCreated, VmPlan, VmSource};
 use serde_json::{json, Value};
 
@@ -160,6 +160,16 @@ async fn image(state: &AppState, p: &Principal, id: i64, kind: &str) -> Result<(
     Ok((img, copies))
 }
 
+/// What the creation learns from a candidate host besides what placement weighs.
+#[derive(Clone, Debug, Default)]
+struct HostExtra {
+    kvm: bool,
+    nic: Option<NetworkRef>,
+    /// The IPv4 subnet of the NIC's libvirt network, and the addresses it hands out to named hosts.
+    subnet: Option<(std::net::Ipv4Addr, u8)>,
+    reserved: Vec<String>,
+}
+
 /// Each candidate host's facts, read from libvirt in parallel (offline hosts are not asked).
 async fn host_facts(
     state: &AppState,
@@ -167,7 +177,8 @@ async fn host_facts(
     name: &str,
     network: Option<&NetworkRef>,
     copies: &[SourceCopy],
-) -> Vec<(HostFacts, bool, Option<NetworkRef>)> {
+    uefi: bool,
+) -> Vec<(HostFacts, HostExtra)> {
     let online = state.virt.online_hosts();
     let copyable = copies.iter().any(|c| online.contains(&c.host_id));
     let online = &online;
@@ -184,7 +195,7 @@ async fn host_facts(
                 ..Default::default()
             };
             if !f.online {
-                return (f, false, None);
+                return (f, HostExtra::default());
             }
             let asked = network.clone();
             let r = state
@@ -196,29 +207,85 @@ async fn host_facts(
                     // The default network when none was asked for and the host runs one.
                     let (nic, missing) = match &asked {
                         Some(NetworkRef::Network(n)) => (asked.clone(), !active_net(n)),
-                        Some(NetworkRef::Bridge(b)) => (asked.clone(), c.lookup_interface_by_name(b).is_err()),
+                        Some(NetworkRef::Bridge(b)) => (asked.clone(), domain::bridge_missing(c, b)),
                         None if active_net("default") => (Some(NetworkRef::Network("default".into())), false),
                         None => (None, false),
                     };
+                    let (subnet, reserved) = match &nic {
+                        Some(NetworkRef::Network(n)) => c
+                            .lookup_network_by_name(n)
+                            .and_then(|n| n.xml_desc(0))
+                            .map(|x| domain::network_ipv4(&x))
+                            .unwrap_or_default(),
+                        _ => (None, Vec::new()),
+                    };
                     let kvm = c.capabilities()?.contains("<domain type='kvm'");
-                    Ok((free, taken, nic, missing, kvm))
+                    let uefi_missing = uefi && !domain::has_uefi(c);
+                    Ok((
+                        free,
+                        taken,
+                        missing,
+                        uefi_missing,
+                        HostExtra {
+                            kvm,
+                            nic,
+                            subnet,
+                            reserved,
+                        },
+                    ))
                 })
                 .await;
             match r {
-                Ok((free, taken, nic, missing, kvm)) => {
+                Ok((free, taken, missing, uefi_missing, extra)) => {
                     f.free_memory_mib = (free / (1 << 20)) as i64;
                     f.name_taken = taken;
                     f.network_missing = missing;
-                    (f, kvm, nic)
+                    f.uefi_missing = uefi_missing;
+                    (f, extra)
                 }
                 Err(_) => {
                     f.online = false;
-                    (f, false, None)
+                    (f, HostExtra::default())
                 }
             }
         }
     });
     futures::future::join_all(work).await
+}
+
+/// A static IPv4 address must be in the network's subnet and not one it or another VM already uses.
+async fn check_static_ip(state: &AppState, r: &CreateVm, extra: &HostExtra) -> Result<()> {
+    let Some(addr) = r
+        .cloud_init
+        .as_ref()
+        .and_then(|c| c.network.as_ref())
+        .map(|n| n.address.clone())
+        .filter(|a| !a.is_empty())
+    else {
+        return Ok(());
+    };
+    let ip: std::net::Ipv4Addr = addr
+        .split('/')
+        .next()
+        .and_then(|a| a.parse().ok())
+        .ok_or(Error::invalid("cloud_init.network.address", "bad_format"))?;
+    if let Some((net, prefix)) = extra.subnet {
+        if !cloud_init::in_subnet(ip, net, prefix) {
+            return Err(Error::invalid("cloud_init.network.address", "outside_network"));
+        }
+    }
+    let ip_text = ip.to_string();
+    let known = state.vm_list.rows().await?;
+    let used_by_vm = known.iter().any(|v| {
+        serde_json::from_str::<Vec<String>>(&v.ips)
+            .unwrap_or_default()
+            .iter()
+            .any(|i| i.split('/').next() == Some(ip_text.as_str()))
+    });
+    if used_by_vm || extra.reserved.contains(&ip_text) {
+        return Err(Error::invalid("cloud_init.network.address", "in_use"));
+    }
+    Ok(())
 }
 
 /// `kvm` or `qemu` for a host, as `vms.domain_type` says.
@@ -234,7 +301,13 @@ fn domain_type(state: &AppState, host_offers_kvm: bool) -> &'static str {
 
 /// The pool for the new disk and seed: the one asked for (on the chosen host), else the host's running
 /// `default` pool, else its image pool.
-async fn pool_for(state: &AppState, p: &Principal, host: &HostRow, asked: Option<&str>) -> Result<(String, String)> {
+async fn pool_for(
+    state: &AppState,
+    p: &Principal,
+    host: &HostRow,
+    asked: Option<&str>,
+    dry: bool,
+) -> Result<(String, String)> {
     if let Some(uuid) = asked {
         authorize(p, Action::StorageRead, Resource::System)?;
         let (h, f) = pools::locate(state, uuid).await?;
@@ -257,6 +330,17 @@ async fn pool_for(state: &AppState, p: &Principal, host: &HostRow, asked: Option
         .await?;
     match default {
         Some(found) => Ok(found),
+        // A plan makes nothing: it names the image pool the creation will make if there is none yet.
+        None if dry => {
+            let known = db::hosts::images_pool(&state.db, host.id).await?;
+            match known {
+                Some(uuid) => match pools::locate(state, &uuid).await {
+                    Ok((_, f)) => Ok((f.uuid, f.name)),
+                    Err(_) => Ok((String::new(), "hangar-images".into())),
+                },
+                None => Ok((String::new(), "hangar-images".into())),
+            }
+        }
         None => {
             let (_, f) = pools::images_pool(state, host.id).await?;
             Ok((f.uuid, f.name))
@@ -264,9 +348,14 @@ async fn pool_for(state: &AppState, p: &Principal, host: &HostRow, asked: Option
     }
 }
 
-/// Works out everything a creation will do, changing nothing.
-pub async fn prepare(state: &AppState, p: &Principal, r: &CreateVm) -> Result<Prepared> {
+/// Works out everything a creation will do; with `dry` (a plan), changing nothing.
+pub async fn prepare(state: &AppState, p: &Principal, r: &CreateVm, dry: bool) -> Result<Prepared> {
     validate(r)?;
+    // Choosing a host, and hearing why others were not chosen, is for those who may see hosts.
+    let sees_hosts = authorize(p, Action::HostRead, Resource::System).is_ok();
+    if r.host_id.is_some() && !sees_hosts {
+        return Err(Error::Forbidden);
+    }
     let (owner_id, owner_name) = owner(state, p, r).await?;
     let uuid = domain_xml::random_uuid();
     let base = volume_base(&r.name, &uuid);
@@ -302,6 +391,14 @@ pub async fn prepare(state: &AppState, p: &Principal, r: &CreateVm) -> Result<Pr
             if users.contains_key(&vf.path) || users.contains_key(&format!("{}/{}", f.name, vf.name)) {
                 return Err(Error::InUse { by: "vm".into() });
             }
+            // An image's copy is the library's: VMs are based on it, never written through it.
+            let library = db::images::copies(&state.db).await?;
+            if library
+                .iter()
+                .any(|c| c.host_id == h.id && c.pool_uuid == f.uuid && c.volume == vf.name)
+            {
+                return Err(Error::InUse { by: "image".into() });
+            }
             let copy = SourceCopy {
                 host_id: h.id,
                 pool_uuid: f.uuid.clone(),
@@ -333,7 +430,8 @@ pub async fn prepare(state: &AppState, p: &Principal, r: &CreateVm) -> Result<Pr
         }
     }
     // Placement.
-    let facts = host_facts(state, &hosts, &r.name, r.network.as_ref(), &copies).await;
+    let wants_uefi = r.firmware.as_deref().or(img.as_ref().map(|i| i.firmware.as_str())) == Some("uefi");
+    let facts = host_facts(state, &hosts, &r.name, r.network.as_ref(), &copies, wants_uefi).await;
     let mut hf: Vec<HostFacts> = facts.iter().map(|f| f.0.clone()).collect();
     if is_volume {
         // An existing volume stays where it is.
@@ -347,12 +445,19 @@ pub async fn prepare(state: &AppState, p: &Principal, r: &CreateVm) -> Result<Pr
             f.name_taken |= db::vm_cloud_init::name_taken(&mut conn, f.host_id, &r.name).await?;
         }
     }
-    let (chosen, skipped) = placement::choose(&hf, r.memory_mib);
+    let (chosen, mut skipped) = placement::choose(&hf, r.memory_mib);
+    if !sees_hosts {
+        // The reasons help; which hosts there are is not theirs to know.
+        for s in &mut skipped {
+            (s.host_id, s.host_name) = (0, String::new());
+        }
+    }
     let Some(chosen) = chosen else {
-        // One host asked for: its own reason, as the error.
-        let reason = skipped.first().map(|s| s.reason.clone()).unwrap_or_default();
+        // One reason for every host (or the one host asked for): that reason, as the error.
+        let first = skipped.first().map(|s| s.reason.clone()).unwrap_or_default();
+        let one = skipped.iter().all(|s| s.reason == first);
         return Err(Error::Placement {
-            reason: if r.host_id.is_some() { reason } else { "no_host".into() },
+            reason: if one { first } else { "no_host".into() },
             skipped: serde_json::to_value(&skipped).unwrap_or_default(),
         });
     };
@@ -361,15 +466,17 @@ pub async fn prepare(state: &AppState, p: &Principal, r: &CreateVm) -> Result<Pr
         .find(|h| h.id == chosen.host_id)
         .cloned()
         .ok_or(Error::NotFound("host"))?;
-    let (_, kvm, nic) = facts
+    let (_, extra) = facts
         .iter()
         .find(|f| f.0.host_id == host.id)
         .cloned()
         .ok_or(Error::NotFound("host"))?;
+    check_static_ip(state, r, &extra).await?;
+    let (kvm, nic) = (extra.kvm, extra.nic.clone());
     // Disk and seed.
     let (pool_uuid, pool_name) = match &existing {
         Some(_) => (copies[0].pool_uuid.clone(), copies[0].pool_name.clone()),
-        None => pool_for(state, p, &host, r.pool.as_deref()).await?,
+        None => pool_for(state, p, &host, r.pool.as_deref(), dry).await?,
     };
     let (disk_kind, disk_volume, disk_gib) = match (&r.source, &existing) {
         (_, Some(vf)) => ("existing", vf.name.clone(), (vf.capacity.div_ceil(GIB)) as i64),
@@ -480,13 +587,13 @@ async fn impact(state: &AppState, owner: i64, add: Usage) -> Result<Vec<QuotaImp
 /// `POST /api/v1/vms/plan`: what a creation would do.
 pub async fn plan(state: &AppState, caller: &Caller, r: &CreateVm) -> Result<VmPlan> {
     let p = caller.require()?;
-    Ok(prepare(state, p, r).await?.plan)
+    Ok(prepare(state, p, r, true).await?.plan)
 }
 
 /// `POST /api/v1/vms`: reserves the quota and the name and queues the task, in one transaction.
 pub async fn create(state: &AppState, caller: &Caller, r: CreateVm) -> Result<VmCreated> {
     let p = caller.require()?.clone();
-    let mut prep = prepare(&state.clone(), &p, &r).await?;
+    let mut prep = prepare(&state.clone(), &p, &r, false).await?;
     // The password never goes into the task: only its crypt hash, inside the user-data.
     if let Some(ci) = &r.cloud_init {
         let hash = if ci.password.is_empty() {

@@ -63,6 +63,18 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
         let image_id = field(&src, &["image_id"])?.as_i64().unwrap_or(0);
         let ext = if src["kind"] == "iso" { "iso" } else { "img" };
         let volume = format!("hangar-image-{image_id}.{ext}");
+        // Another task may be making (or have just made) this copy: it is never this task's to remove.
+        let (pu, v) = (images.uuid.clone(), volume.clone());
+        let exists = ctx
+            .state
+            .virt
+            .call(host.id, &host.name, move |c| {
+                Ok(storage::pool(c, &pu)?.lookup_storage_vol_by_name(&v).is_ok())
+            })
+            .await?;
+        if exists {
+            return Err(Error::Duplicate { what: "template_copy" });
+        }
         note(
             ctx,
             &mut p,
@@ -93,8 +105,13 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
                 Ok((pool.name().map_err(lv)?, dst.path().map_err(lv)?))
             })
             .await?;
+        // Recorded, the copy is the image's (other VMs may be based on it): no rollback of this task removes it.
+        if let Some(made) = p["made"].as_array_mut() {
+            made.retain(|t| t.get("template_copy").is_none());
+        }
         let mut tx = db::begin_write(&ctx.state.db).await?;
         db::images::add_copy(&mut tx, image_id, host.id, &images.uuid, &dst_pool_name, &volume, &path).await?;
+        db::tasks::set_params_in(&mut tx, ctx.id, &p).await?;
         tx.commit().await?;
         p["source"]["pool_uuid"] = json!(images.uuid);
         p["source"]["pool_name"] = json!(dst_pool_name);
@@ -184,6 +201,15 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
 
     // 4. The domain.
     ctx.check()?;
+    if disk_kind == "existing" {
+        // Another VM may have taken the volume since the request: two VMs never write one disk.
+        let path = src_volume.2.clone();
+        let users = ctx.state.virt.call(host.id, &host.name, storage::disk_users).await?;
+        if users.contains_key(&path) || users.contains_key(&format!("{}/{}", text(&src, &["pool_name"])?, src_volume.1))
+        {
+            return Err(Error::InUse { by: "vm".into() });
+        }
+    }
     ctx.progress("defining", None, None).await;
     let owner_id = field(&p, &["owner_id"])?.as_i64().unwrap_or(0);
     let owner_name = {
@@ -229,7 +255,10 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
         };
         db::vm_cloud_init::insert(&mut tx, &row).await?;
     }
-    db::vms::add_event(&mut tx, &uuid, "created", &format!("task {}", ctx.id)).await?;
+    db::vms::add_event(&mut tx, &uuid, "created", "").await?;
+    // From here the VM's row holds the reservation (and whoever deletes the VM gives it back).
+    p["owned"] = json!(true);
+    db::tasks::set_params_in(&mut tx, ctx.id, &p).await?;
     tx.commit().await?;
 
     // 6. Start.
@@ -414,7 +443,7 @@ pub async fn rollback(ctx: &tasks::Ctx, row: &TaskRow) -> Result<()> {
                 bus: d["bus"].as_str().unwrap_or("virtio").into(),
                 target: d["target"].as_str().unwrap_or_default().into(),
                 readonly: false,
-                boot: None,
+                boot: d["boot"].as_u64().map(|b| b as u32),
             };
             let x = domain_xml::device_xml(|w| domain_xml::disk(w, &spec)).map_err(|e| Error::Internal(e.into()))?;
             let src = src.clone();
@@ -467,12 +496,25 @@ pub async fn settle_task(conn: &mut SqliteConnection, row: &TaskRow, state: Task
     if !matches!(row.kind.as_str(), "vm.create" | "vm.clone") || state == TaskState::Succeeded {
         return Ok(());
     }
-    let p = row.params();
+    // The params as they are now (the task's row was read when it started).
+    let p: Value = sqlx::query_scalar::<_, String>("SELECT params FROM tasks WHERE id = ?")
+        .bind(row.id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| row.params());
     let uuid = p["uuid"].as_str().unwrap_or_default();
-    db::vms::delete(conn, uuid).await?;
+    // A row left by the sync or by the task: gone, giving back what it counts (if it still exists: whoever
+    // removed it gave it back already).
+    if let Some(vm) = db::vms::by_uuid(conn, uuid).await? {
+        super::inventory::forget(conn, &vm).await?;
+    }
     db::vm_cloud_init::delete(conn, uuid).await?;
-    if let Some(owner) = p["owner_id"].as_i64() {
-        db::quotas::subtract(conn, owner, usage(&p["reserve"])).await?;
+    // Before the row held it, the reservation was the task's.
+    if p["owned"] != json!(true) {
+        if let Some(owner) = p["owner_id"].as_i64() {
+            db::quotas::subtract(conn, owner, usage(&p["reserve"])).await?;
+        }
     }
     Ok(())
 }

@@ -14,6 +14,28 @@ use virt::sys;
 
 const GIB: u64 = 1 << 30;
 
+/// One device change at a time per VM: each reads the configuration, changes it and settles the quota, and
+/// two at once would lose one change or count it twice.
+static LOCKS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Weak<tokio::sync::Mutex<()>>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+async fn lock(uuid: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    let m = {
+        let mut map = LOCKS.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, w| w.strong_count() > 0);
+        match map.get(uuid).and_then(std::sync::Weak::upgrade) {
+            Some(m) => m,
+            None => {
+                let m = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+                map.insert(uuid.to_string(), std::sync::Arc::downgrade(&m));
+                m
+            }
+        }
+    };
+    m.lock_owned().await
+}
+
 /// Adds `gib` (negative: gives back) to the VM's counted disk and its owner's usage, in one transaction.
 async fn count_disk(state: &AppState, uuid: &str, gib: i64) -> Result<()> {
     if gib == 0 {
@@ -100,14 +122,17 @@ async fn finish(state: &AppState, caller: &Caller, vm: &VmRow, action: &str, det
     Ok(d)
 }
 
-async fn editable(state: &AppState, p: &Principal, uuid: &str) -> Result<VmRow> {
-    visible(state, p, uuid, Action::VmEdit).await
+/// The VM if the principal may edit it, with the VM's device lock held (the row is read under the lock).
+async fn editable(state: &AppState, p: &Principal, uuid: &str) -> Result<(VmRow, tokio::sync::OwnedMutexGuard<()>)> {
+    visible(state, p, uuid, Action::VmEdit).await?;
+    let guard = lock(uuid).await;
+    Ok((visible(state, p, uuid, Action::VmEdit).await?, guard))
 }
 
 /// Attaches an existing volume (those who manage storage) or a new empty qcow2 volume of `size_gib`.
 pub async fn attach_disk(state: &AppState, caller: &Caller, uuid: &str, a: AttachDisk) -> Result<VmDetail> {
     let p = caller.require()?;
-    let vm = editable(state, p, uuid).await?;
+    let (vm, _lock) = editable(state, p, uuid).await?;
     let bus = a.bus.clone().unwrap_or_else(|| "virtio".into());
     if !matches!(bus.as_str(), "virtio" | "scsi" | "sata" | "ide") {
         return Err(Error::invalid("bus", "unknown"));
@@ -258,7 +283,15 @@ pub async fn detach_disk(
     delete_volume: bool,
 ) -> Result<VmDetail> {
     let p = caller.require()?;
-    let vm = editable(state, p, uuid).await?;
+    let (vm, _lock) = editable(state, p, uuid).await?;
+    let seed = db::vm_cloud_init::get(&state.db, uuid).await?.map(|s| s.seed_volume);
+    // The library's copies (an ISO in the drive, a template under an overlay) are never a VM's to delete.
+    let copies: Vec<String> = db::images::copies(&state.db)
+        .await?
+        .into_iter()
+        .filter(|c| c.host_id == vm.host_id)
+        .flat_map(|c| [c.path, c.volume])
+        .collect();
     let (id, t) = (vm.uuid.clone(), target.to_string());
     let (gib, path) = state
         .virt
@@ -279,8 +312,31 @@ pub async fn detach_disk(
                 src.and_then(|s| s.attribute("pool")).map(String::from),
             );
             let vol = path.as_deref().and_then(|p| domain::volume_of(c, p, pool.as_deref()));
+            let vol_path = vol.as_ref().and_then(|v| v.path().ok());
+            // Only a VM's own data disk counts against its quota and may be deleted with it.
+            let data_disk = disk.attribute("device") == Some("disk")
+                && !disk.children().any(|c| c.has_tag_name("readonly"))
+                && path.is_some()
+                && path != seed;
+            if delete_volume {
+                let shared = [&path, &vol_path].into_iter().flatten().any(|p| copies.contains(p));
+                let users = storage::disk_users(c)?;
+                let others = [
+                    vol_path.clone(),
+                    pool.as_ref().zip(path.as_ref()).map(|(p, v)| format!("{p}/{v}")),
+                ]
+                .into_iter()
+                .flatten()
+                .filter_map(|k| users.get(&k))
+                .flatten()
+                .any(|(u, _)| *u != id);
+                if !data_disk || shared || others || vol.is_none() {
+                    return Ok(Err(Error::invalid("delete_volume", "not_a_data_disk")));
+                }
+            }
             let gib = vol
                 .as_ref()
+                .filter(|_| data_disk)
                 .and_then(|v| v.info().ok())
                 .map(|i| i.capacity.div_ceil(GIB) as i64)
                 .unwrap_or(0);
@@ -290,16 +346,11 @@ pub async fn detach_disk(
                     v.delete(0)?;
                 }
             }
-            Ok(Ok((
-                if disk.attribute("device") == Some("disk") {
-                    gib
-                } else {
-                    0
-                },
-                path,
-            )))
+            Ok(Ok((gib, path)))
         })
         .await??;
+    // Never more than the VM counts.
+    let gib = gib.min(vm.q_disk_gib);
     count_disk(state, uuid, -gib).await?;
     let details = json!({ "target": target, "volume": path, "deleted": delete_volume });
     finish(state, caller, &vm, "vm.disk_detach", details).await
@@ -314,7 +365,7 @@ pub async fn resize_disk(
     r: ResizeDisk,
 ) -> Result<VmDetail> {
     let p = caller.require()?;
-    let vm = editable(state, p, uuid).await?;
+    let (vm, _lock) = editable(state, p, uuid).await?;
     if !(1..=65536).contains(&r.size_gib) {
         return Err(Error::invalid("size_gib", "out_of_range"));
     }
@@ -375,7 +426,7 @@ pub async fn resize_disk(
 /// Puts an ISO of the library in the CD-ROM drive, or ejects it (live with force, and in the configuration).
 pub async fn set_cdrom(state: &AppState, caller: &Caller, uuid: &str, s: SetCdrom) -> Result<VmDetail> {
     let p = caller.require()?;
-    let vm = editable(state, p, uuid).await?;
+    let (vm, _lock) = editable(state, p, uuid).await?;
     let media = match s.iso {
         Some(id) => {
             let img = super::images::row(state, p, id).await?;
@@ -449,7 +500,7 @@ fn mac(m: &str) -> Result<String> {
 /// Plugs a new NIC into a libvirt network or a bridge of the VM's host.
 pub async fn add_nic(state: &AppState, caller: &Caller, uuid: &str, n: AddNic) -> Result<VmDetail> {
     let p = caller.require()?;
-    let vm = editable(state, p, uuid).await?;
+    let (vm, _lock) = editable(state, p, uuid).await?;
     let model = n.model.clone().unwrap_or_else(|| "virtio".into());
     if !matches!(model.as_str(), "virtio" | "e1000" | "rtl8139") {
         return Err(Error::invalid("model", "unknown"));
@@ -476,7 +527,7 @@ pub async fn add_nic(state: &AppState, caller: &Caller, uuid: &str, n: AddNic) -
         .call(vm.host_id, &vm.host_name, move |c| {
             let exists = match k {
                 "network" => c.lookup_network_by_name(&s).is_ok(),
-                _ => c.lookup_interface_by_name(&s).is_ok(),
+                _ => !domain::bridge_missing(c, &s),
             };
             if !exists {
                 return Ok(Err(Error::invalid("network", "not_on_host")));
@@ -512,7 +563,7 @@ fn nic_element(text: &str, mac: &str) -> Option<String> {
 
 pub async fn remove_nic(state: &AppState, caller: &Caller, uuid: &str, address: &str) -> Result<VmDetail> {
     let p = caller.require()?;
-    let vm = editable(state, p, uuid).await?;
+    let (vm, _lock) = editable(state, p, uuid).await?;
     let (id, m) = (vm.uuid.clone(), mac(address)?);
     state
         .virt
@@ -537,7 +588,7 @@ pub async fn update_nic(
     u: UpdateNic,
 ) -> Result<VmDetail> {
     let p = caller.require()?;
-    let vm = editable(state, p, uuid).await?;
+    let (vm, _lock) = editable(state, p, uuid).await?;
     let (id, m) = (vm.uuid.clone(), mac(address)?);
     let link = if u.link_up { "up" } else { "down" };
     state
@@ -572,7 +623,7 @@ pub async fn update_nic(
 /// Sets which disks and NICs boot, in order (from the next start).
 pub async fn set_boot_order(state: &AppState, caller: &Caller, uuid: &str, b: BootOrder) -> Result<VmDetail> {
     let p = caller.require()?;
-    let vm = editable(state, p, uuid).await?;
+    let (vm, _lock) = editable(state, p, uuid).await?;
     if b.order.is_empty() || b.order.len() > 16 {
         return Err(Error::invalid("order", "out_of_range"));
     }

@@ -125,3 +125,54 @@ pub fn volume_facts(conn: &Connect, path: &str, pool: Option<&str>) -> (Option<u
         pool,
     )
 }
+
+/// Whether a bridge is known not to exist on the host. Hosts whose libvirt has no interface driver cannot say:
+/// then the answer is "not known missing", and starting the VM is what finds out.
+pub fn bridge_missing(c: &Connect, name: &str) -> bool {
+    match c.lookup_interface_by_name(name) {
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.code(),
+            virt::enumutil::Enum::Known(
+                virt::error::ErrorNumber::NoSupport | virt::error::ErrorNumber::OperationUnsupported
+            )
+        ),
+    }
+}
+
+/// Whether the host offers UEFI firmware (OVMF) to domains of either type.
+pub fn has_uefi(c: &Connect) -> bool {
+    ["kvm", "qemu"].iter().any(|t| {
+        c.domain_capabilities(None, Some("x86_64"), Some("q35"), Some(t), 0)
+            .is_ok_and(|x| x.contains("<value>efi</value>"))
+    })
+}
+
+/// A libvirt network's IPv4 subnet (from `<ip address netmask|prefix>`) and the addresses of its static DHCP
+/// host entries.
+pub fn network_ipv4(xml: &str) -> (Option<(std::net::Ipv4Addr, u8)>, Vec<String>) {
+    let Ok(doc) = roxmltree::Document::parse(xml) else {
+        return (None, Vec::new());
+    };
+    let ip = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("ip"))
+        .find(|n| n.attribute("family").is_none_or(|f| f == "ipv4"));
+    let subnet = ip.and_then(|n| {
+        let addr: std::net::Ipv4Addr = n.attribute("address")?.parse().ok()?;
+        let prefix = match (n.attribute("prefix"), n.attribute("netmask")) {
+            (Some(p), _) => p.parse().ok()?,
+            (None, Some(m)) => u32::from(m.parse::<std::net::Ipv4Addr>().ok()?).count_ones() as u8,
+            _ => 24,
+        };
+        Some((addr, prefix))
+    });
+    // The network's own address is taken too.
+    let mut reserved: Vec<String> = subnet.iter().map(|(a, _)| a.to_string()).collect();
+    reserved.extend(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("host"))
+            .filter_map(|n| n.attribute("ip").map(String::from)),
+    );
+    (subnet, reserved)
+}

@@ -67,6 +67,8 @@ pub struct DiskXml {
     pub pool: Option<String>,
     pub format: Option<String>,
     pub bus: Option<String>,
+    /// Its place in the boot order, when it has one.
+    pub boot: Option<u32>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -137,6 +139,9 @@ pub fn parse_domain(xml: &str) -> Result<DomainXml, roxmltree::Error> {
                     pool: source.and_then(|s| s.attribute("pool")).map(String::from),
                     format: sub("driver").and_then(|t| t.attribute("type")).map(String::from),
                     bus: sub("target").and_then(|t| t.attribute("bus")).map(String::from),
+                    boot: sub("boot")
+                        .and_then(|b| b.attribute("order"))
+                        .and_then(|o| o.parse().ok()),
                 });
                 if let Some(order) = sub("boot").and_then(|b| b.attribute("order")) {
                     let target = sub("target").and_then(|t| t.attribute("dev")).unwrap_or("");
@@ -144,6 +149,10 @@ pub fn parse_domain(xml: &str) -> Result<DomainXml, roxmltree::Error> {
                 }
             }
             "interface" => {
+                if let Some(order) = sub("boot").and_then(|b| b.attribute("order")) {
+                    let mac = sub("mac").and_then(|m| m.attribute("address")).unwrap_or("");
+                    d.boot_order.push(format!("{order}: {mac}"));
+                }
                 let source = sub("source");
                 let kind = n.attribute("type").unwrap_or("");
                 let src = source

@@ -160,7 +160,7 @@ mod tests {
     fn boot_order_moves_to_the_devices_named() {
         let out = set_boot_order(XML, &["hdc".into(), "52:54:00:aa:bb:cc".into(), "vda".into()]).unwrap();
         let d = super::super::xml::parse_domain(&out).unwrap();
-        assert_eq!(d.boot_order, vec!["3: vda", "1: hdc"]);
+        assert_eq!(d.boot_order, vec!["3: vda", "1: hdc", "2: 52:54:00:AA:BB:CC"]);
         assert!(
             out.contains("<source network='default'/><boot order=\"2\"/></interface>"),
             "{out}"

@@ -93,3 +93,35 @@ impl Drop for VmGuard {
         let _ = virsh(&self.uri, &["undefine", &self.name, "--remove-all-storage", "--nvram"]);
     }
 }
+
+/// A libvirt network of the test's own (isolated; with an IPv4 subnet when given), removed on drop.
+pub struct NetGuard {
+    pub name: String,
+}
+
+impl NetGuard {
+    pub fn new(prefix: &str, subnet: Option<&str>) -> NetGuard {
+        let name = super::guest::unique(prefix);
+        let ip = subnet
+            .map(|a| format!("<ip address='{a}' netmask='255.255.255.0'/>"))
+            .unwrap_or_default();
+        let xml = format!(
+            "<network><name>{name}</name><bridge name='hb{}'/>{ip}</network>",
+            &name[name.len() - 8..]
+        );
+        let file = format!("/tmp/{name}.xml");
+        std::fs::write(&file, xml).unwrap();
+        let guard = NetGuard { name: name.clone() };
+        virsh(super::guest::LOCAL, &["net-define", &file]).unwrap();
+        virsh(super::guest::LOCAL, &["net-start", &name]).unwrap();
+        let _ = std::fs::remove_file(&file);
+        guard
+    }
+}
+
+impl Drop for NetGuard {
+    fn drop(&mut self) {
+        let _ = virsh(super::guest::LOCAL, &["net-destroy", &self.name]);
+        let _ = virsh(super::guest::LOCAL, &["net-undefine", &self.name]);
+    }
+}

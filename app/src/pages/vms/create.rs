@@ -25,8 +25,30 @@ pub fn CreateVmPage() -> impl IntoView {
     let i18n = use_i18n();
     let me = use_me();
     let images = Resource::new(|| (), |_| crate::api::images::list_images(Default::default()));
-    let hosts = Resource::new(|| (), |_| crate::api::hosts::list_hosts());
-    let users = Resource::new(|| (), |_| crate::api::users::list_users());
+    // Hosts and accounts only for those who may list them (no request bound to be refused).
+    let caps = move || {
+        me.get()
+            .and_then(|m| m.ok())
+            .map(|m| (m.can.read_hosts, m.can.assign_vms))
+    };
+    let hosts = Resource::new(
+        move || caps().map(|c| c.0),
+        |ok| async move {
+            match ok {
+                Some(true) => crate::api::hosts::list_hosts().await,
+                _ => Ok(Vec::new()),
+            }
+        },
+    );
+    let users = Resource::new(
+        move || caps().map(|c| c.1),
+        |ok| async move {
+            match ok {
+                Some(true) => crate::api::users::list_users().await,
+                _ => Ok(Vec::new()),
+            }
+        },
+    );
     let query = use_query_map();
     view! {
         <p><a href="/vms">{t!(i18n, "vms-back")}</a></p>
@@ -312,9 +334,32 @@ fn Wizard(
             navigate(&format!("/vms/{}", vm_id.get_untracked()), Default::default());
         }
     });
+    // Each step's first field gets the focus, so the keyboard goes on where the eyes do.
+    Effect::new(move |_| {
+        let _ = step.get();
+        #[cfg(feature = "hydrate")]
+        request_animation_frame(|| {
+            if let Some(el) = document()
+                .query_selector("[data-testid^=wizard-] [autofocus], [data-testid=create-submit]")
+                .ok()
+                .flatten()
+            {
+                use wasm_bindgen::JsCast;
+                if let Some(el) = el.dyn_ref::<web_sys::HtmlElement>() {
+                    let _ = el.focus();
+                }
+            }
+        });
+    });
     let hosts = StoredValue::new(hosts);
     let users = StoredValue::new(users);
     let back = move |_| step.update(|s| *s = s.saturating_sub(1));
+    let over_quota = move || {
+        plan.with(|p| {
+            p.as_ref()
+                .is_some_and(|p| p.quota.iter().any(|q| q.after > q.limit && q.after > q.before))
+        })
+    };
     let nav = move || {
         view! {
             <div class="actions">
@@ -357,7 +402,12 @@ fn Wizard(
                         <Rule ok=name_valid key="rule-vm-name"/>
                     </label>
                 </div>
-                {move || chosen().map(|i| view! { <p class="muted" data-testid="create-image-facts">{format!("{} {} · {} · {}", i.facts.os_family, i.facts.os_version, i.facts.firmware, i.facts.description)}</p> })}
+                {move || chosen().map(|i| {
+                    let f = i.facts;
+                    let text = [format!("{} {}", f.os_family, f.os_version).trim().to_string(), f.firmware, f.description]
+                        .into_iter().filter(|x| !x.is_empty()).collect::<Vec<_>>().join(" · ");
+                    view! { <p class="muted" data-testid="create-image-facts">{text}</p> }
+                })}
                 {nav()}
             </form>
         </Show>
@@ -368,7 +418,8 @@ fn Wizard(
                     <label>{t!(i18n, "quota-vcpus")}<input type="number" min="1" max="512" bind:value=vcpus data-testid="create-vcpus" autofocus/>
                         <Rule ok=vcpus_valid key="rule-vm-vcpus"/></label>
                     <label>{t!(i18n, "create-memory-mib")}<input type="number" min="16" bind:value=memory data-testid="create-memory"/>
-                        <Rule ok=memory_valid key="rule-vm-memory"/></label>
+                        <small class="rule" class:bad=move || !memory_valid.get()>{move || crate::i18n::lookup_args(i18n.0.get(), "rule-vm-memory",
+                            &[("min", chosen().map(|i| i.facts.min_memory_mib).unwrap_or(16).max(16).to_string())])}</small></label>
                     <label>{t!(i18n, "create-disk-gib")}<input type="number" min=move || min_disk.get().to_string() bind:value=disk data-testid="create-disk"/>
                         <small class="rule" class:bad=move || !disk_valid.get()>{move || crate::i18n::lookup_args(i18n.0.get(), "rule-vm-disk", &[("min", min_disk.get().to_string())])}</small></label>
                     {(!hosts.with_value(Vec::is_empty)).then(|| view! {
@@ -448,9 +499,12 @@ fn Wizard(
         <Show when=move || step.get() == 4>
             <section class="card" data-testid="wizard-review">
                 {move || plan.get().map(|p| view! { <PlanView plan=p/> })}
+                <Show when=over_quota>
+                    <div class="alert error" role="alert" data-testid="plan-over-quota">{t!(i18n, "create-plan-over-quota")}</div>
+                </Show>
                 <div class="actions">
                     <button class="btn" type="button" on:click=back>{t!(i18n, "wizard-back")}</button>
-                    <button class="btn primary" type="button" on:click=create disabled=move || busy.get() data-testid="create-submit">{t!(i18n, "create-submit")}</button>
+                    <button class="btn primary" type="button" on:click=create disabled=move || busy.get() || over_quota() data-testid="create-submit">{t!(i18n, "create-submit")}</button>
                 </div>
             </section>
         </Show>
@@ -497,7 +551,11 @@ fn PlanView(plan: VmPlan) -> impl IntoView {
             <dt>{t!(i18n, "create-plan-seed")}</dt><dd data-testid="plan-seed">{p.seed_volume.clone().unwrap_or_else(|| "—".into())}</dd>
             {p.copies_template.then(|| view! { <dt></dt><dd class="muted">{t!(i18n, "create-plan-copies")}</dd> })}
             <dt>{t!(i18n, "vms-network")}</dt>
-            <dd>{match &p.network { Some(NetworkRef::Network(n)) => n.clone(), Some(NetworkRef::Bridge(b)) => format!("bridge {b}"), None => "—".into() }}</dd>
+            <dd data-testid="plan-network">{match &p.network {
+                Some(NetworkRef::Network(n)) => n.clone().into_any(),
+                Some(NetworkRef::Bridge(b)) => format!("bridge {b}").into_any(),
+                None => view! { <span class="warn">{t!(i18n, "create-plan-no-network")}</span> }.into_any(),
+            }}</dd>
             <dt>{t!(i18n, "create-plan-machine")}</dt><dd>{format!("{} · {} · {}", p.machine, p.firmware, p.disk_bus)}</dd>
         </dl>
         <table class="table" data-testid="plan-quota">

@@ -95,9 +95,11 @@ fn VmView(
             });
         }
     };
+    let task_feed = RwSignal::new(None::<crate::api::Task>);
     {
         let (id, refresh) = (id.clone(), refresh.clone());
         use_live_events(move |ev| match ev {
+            StreamEvent::Task { task } => task_feed.set(Some(task)),
             StreamEvent::Vm { vm, .. } if vm.id == id => refresh(),
             StreamEvent::VmRemoved { id: gone, .. } if gone == id => removed.set(true),
             _ => {}
@@ -159,7 +161,7 @@ fn VmView(
         {can.edit_vms.then(|| view! {
             <Show when=move || !removed.get()>
                 <super::devices::DevicesPanel id=id_devices.clone() detail isos on_change=Callback::new(move |d| detail.set(d))/>
-                <super::devices::ClonePasswordPanel id=id_clone.clone() detail/>
+                <super::devices::ClonePasswordPanel id=id_clone.clone() detail tasks=task_feed/>
             </Show>
         })}
         {can_act.then(|| view! {
@@ -210,7 +212,7 @@ fn Hardware(detail: RwSignal<VmDetail>) -> impl IntoView {
             <table class="table">
                 <thead><tr><th>{t!(i18n, "vms-target")}</th><th>{t!(i18n, "vms-path")}</th><th>{t!(i18n, "vms-pool")}</th><th>{t!(i18n, "vms-format")}</th><th>{t!(i18n, "vms-capacity")}</th><th>{t!(i18n, "vms-allocation")}</th></tr></thead>
                 <tbody>{move || d().disks.into_iter().map(|k| view! {
-                    <tr><td>{format!("{} ({})", k.target, k.device)}</td><td class="wrap"><code>{k.path.unwrap_or_default()}</code></td><td>{k.pool.unwrap_or_default()}</td>
+                    <tr><td>{k.target.clone()} " (" {let dev = k.device.clone(); move || crate::i18n::lookup(i18n.0.get(), &format!("vm-device-{dev}"), &dev)} ")"</td><td class="wrap"><code>{k.path.unwrap_or_default()}</code></td><td>{k.pool.unwrap_or_default()}</td>
                     <td>{k.format.unwrap_or_default()}</td><td>{k.capacity_bytes.map(|b| format!("{:.1} GiB", b as f64 / 1073741824.0)).unwrap_or_default()}</td>
                     <td>{k.allocation_bytes.map(|b| format!("{:.1} GiB", b as f64 / 1073741824.0)).unwrap_or_default()}</td></tr>
                 }).collect_view()}</tbody>

@@ -3,9 +3,8 @@
 use crate::api::client::ApiResult;
 use crate::api::{
     AddNic, ApiError, AttachDisk, BootOrder, CloneVm, Image, NetworkRef, NewDisk, PasswordReset, ResetPassword,
-    ResizeDisk, SetCdrom, StreamEvent, Task, TaskState, UpdateNic, VmDetail,
+    ResizeDisk, SetCdrom, Task, TaskState, UpdateNic, VmDetail,
 };
-use crate::components::live::use_live_events;
 use crate::i18n::use_i18n;
 use crate::pages::tasks::TaskProgress;
 use crate::t;
@@ -128,6 +127,8 @@ pub fn DevicesPanel(
     let model = RwSignal::new("virtio".to_string());
     let nic = RwSignal::new(String::new());
     let boot = RwSignal::new(String::new());
+    // Filled from the VM until the user types in it.
+    let boot_touched = RwSignal::new(false);
     Effect::new(move |_| {
         let d = detail.get();
         let disks: Vec<_> = d.disks.iter().filter(|k| k.device == "disk").collect();
@@ -141,13 +142,19 @@ pub fn DevicesPanel(
         {
             nic.set(d.nics.first().and_then(|n| n.mac.clone()).unwrap_or_default());
         }
-        boot.set(
-            d.boot_order
+        if !boot_touched.get_untracked() {
+            // "2: vda", "1: hdc" → "hdc, vda": in the order they boot.
+            let mut order: Vec<(u32, String)> = d
+                .boot_order
                 .iter()
-                .map(|b| b.split(": ").last().unwrap_or(b).to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
+                .filter_map(|b| {
+                    b.split_once(": ")
+                        .and_then(|(n, t)| Some((n.parse().ok()?, t.to_string())))
+                })
+                .collect();
+            order.sort();
+            boot.set(order.into_iter().map(|(_, t)| t).collect::<Vec<_>>().join(", "));
+        }
     });
     let vm = move || id.get_value();
     let add_disk = move |ev: leptos::ev::SubmitEvent| {
@@ -186,11 +193,14 @@ pub fn DevicesPanel(
                 return;
             }
         }
+        let delete = delete_volume.get_untracked();
+        // Never carried over to the next disk.
+        delete_volume.set(false);
         run(
             busy,
             error,
             on_change,
-            crate::api::vm_devices::detach_disk(vm(), disk.get_untracked(), delete_volume.get_untracked()),
+            crate::api::vm_devices::detach_disk(vm(), disk.get_untracked(), delete),
         );
     };
     let insert = move |ev: leptos::ev::SubmitEvent| {
@@ -225,6 +235,17 @@ pub fn DevicesPanel(
         run(busy, error, on_change, crate::api::vm_devices::add_nic(vm(), req));
     };
     let link = move |up: bool| {
+        #[cfg(feature = "hydrate")]
+        if !up {
+            let msg = crate::i18n::lookup_args(
+                i18n.0.get_untracked(),
+                "vm-nic-down-confirm",
+                &[("mac", nic.get_untracked())],
+            );
+            if !window().confirm_with_message(&msg).unwrap_or(false) {
+                return;
+            }
+        }
         run(
             busy,
             error,
@@ -260,6 +281,7 @@ pub fn DevicesPanel(
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect();
+        boot_touched.set(false);
         run(
             busy,
             error,
@@ -340,7 +362,7 @@ pub fn DevicesPanel(
                 </div>
             </Show>
             <form class="inline" on:submit=set_boot data-testid="boot-order">
-                <label>{t!(i18n, "vms-boot-order")}<input bind:value=boot placeholder="vda, hdc" data-testid="boot-order-input"/></label>
+                <label>{t!(i18n, "vms-boot-order")}<input bind:value=boot on:input=move |_| boot_touched.set(true) placeholder="hdc, vda" data-testid="boot-order-input"/></label>
                 <button class="btn" type="submit" disabled=move || busy.get()>{t!(i18n, "action-save")}</button>
                 <small class="muted">{t!(i18n, "vm-boot-order-hint")}</small>
             </form>
@@ -351,7 +373,12 @@ pub fn DevicesPanel(
 
 /// Clone (a task, then a link to the copy) and password reset.
 #[component]
-pub fn ClonePasswordPanel(id: String, detail: RwSignal<VmDetail>) -> impl IntoView {
+pub fn ClonePasswordPanel(
+    id: String,
+    detail: RwSignal<VmDetail>,
+    /// Task events from the page's own event stream (one stream per page).
+    tasks: RwSignal<Option<Task>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
@@ -364,8 +391,8 @@ pub fn ClonePasswordPanel(id: String, detail: RwSignal<VmDetail>) -> impl IntoVi
     let password = RwSignal::new(String::new());
     let reset = RwSignal::new(None::<PasswordReset>);
     let id = StoredValue::new(id);
-    use_live_events(move |ev| {
-        if let StreamEvent::Task { task: t } = ev {
+    Effect::new(move |_| {
+        if let Some(t) = tasks.get() {
             if task.with_untracked(|c| c.as_ref().is_some_and(|c| c.id == t.id)) {
                 task.set(Some(t));
             }
@@ -396,6 +423,13 @@ pub fn ClonePasswordPanel(id: String, detail: RwSignal<VmDetail>) -> impl IntoVi
     };
     let reset_pw = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        {
+            let msg = crate::i18n::lookup(i18n.0.get_untracked(), "vm-password-confirm", "");
+            if !window().confirm_with_message(&msg).unwrap_or(false) {
+                return;
+            }
+        }
         busy.set(true);
         let u = user.get_untracked().trim().to_string();
         let req = ResetPassword {
