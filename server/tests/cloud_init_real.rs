@@ -1,6 +1,7 @@
 //! Real cloud-init applies the seed Hangar writes: a Debian template with cloud-init (built once per machine by
 //! `scripts/libvirt-env.sh debian-template`) is cloned by Hangar, and a service in the guest prints on the serial
-//! console what cloud-init did: the host name, the user, their SSH key count and password state.
+//! console what cloud-init did: the host name, the user, their SSH key count and password state. Its guest agent
+//! then takes a password reset.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 use common::create::{self, VmGuard, KEY1};
@@ -62,6 +63,23 @@ async fn real_cloud_init_applies_hostname_user_key_and_password() {
         made.vm_id
     );
     assert!(line.contains(&want), "{line}");
+    // The guest agent runs in this guest: a password reset goes through it, at once, no reboot.
+    let reset = common::guest::eventually(60, "the guest agent takes the password", || async {
+        let (s, r) = admin
+            .call(
+                Method::POST,
+                &format!("/api/v1/vms/{}/actions/reset-password", made.vm_id),
+                Some(json!({ "password": "agent-pass-9" })),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        (r["method"] == "agent").then_some(r)
+    })
+    .await;
+    assert_eq!(
+        (reset["user"].as_str(), reset["reboot_required"].as_bool()),
+        (Some("alice"), Some(false))
+    );
     let (s, _) = admin
         .call(Method::DELETE, &format!("/api/v1/vms/{}?disks=true", made.vm_id), None)
         .await;
