@@ -418,73 +418,87 @@ pub async fn rollback(ctx: &tasks::Ctx, row: &TaskRow) -> Result<()> {
         .virt
         .wait_online(host_id, std::time::Duration::from_secs(30))
         .await;
+    // Each thing on its own: one that cannot be removed does not keep the others.
+    let mut first_error = None;
     for thing in made.iter().rev() {
-        if let Some(uuid) = thing["domain"].as_str() {
-            let id = uuid.to_string();
+        if let Err(e) = undo(ctx, host_id, &source, thing).await {
+            tracing::warn!(task = ctx.id, ?thing, error = ?e, "could not remove what a task made");
+            first_error.get_or_insert(e);
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Removes one thing a task made.
+async fn undo(ctx: &tasks::Ctx, host_id: i64, source: &Option<String>, thing: &Value) -> Result<()> {
+    if let Some(uuid) = thing["domain"].as_str() {
+        let id = uuid.to_string();
+        ctx.state
+            .virt
+            .call(host_id, "", move |c| {
+                if let Ok(d) = domain::lookup(c, &id) {
+                    let _ = d.destroy();
+                    d.undefine_flags(virt::sys::VIR_DOMAIN_UNDEFINE_NVRAM)?;
+                }
+                Ok(())
+            })
+            .await?;
+    } else if let (Some(d), Some(src)) = (thing.get("source_disk").filter(|d| d.is_object()), &source) {
+        // A linked clone had moved its source onto an overlay: point the source back at its own disk.
+        let spec = domain_xml::DiskSpec {
+            device: "disk".into(),
+            source: Some((
+                d["pool_name"].as_str().unwrap_or_default().into(),
+                d["volume"].as_str().unwrap_or_default().into(),
+            )),
+            format: d["format"].as_str().unwrap_or("qcow2").into(),
+            bus: d["bus"].as_str().unwrap_or("virtio").into(),
+            target: d["target"].as_str().unwrap_or_default().into(),
+            readonly: false,
+            boot: d["boot"].as_u64().map(|b| b as u32),
+        };
+        let x = domain_xml::device_xml(|w| domain_xml::disk(w, &spec)).map_err(|e| Error::Internal(e.into()))?;
+        let src = src.clone();
+        ctx.state
+            .virt
+            .call(host_id, "", move |c| {
+                domain::lookup(c, &src)?.update_device_flags(&x, virt::sys::VIR_DOMAIN_AFFECT_CONFIG)
+            })
+            .await?;
+    } else if let (Some(pool), Some(name)) = (thing["volume"]["pool"].as_str(), thing["volume"]["name"].as_str()) {
+        storage::delete_volume_if_exists(&ctx.state.virt, host_id, pool, name).await?;
+    } else if let Some(copy) = thing.get("template_copy").filter(|c| c.is_object()) {
+        let (pool, volume) = (
+            copy["pool"].as_str().unwrap_or_default().to_string(),
+            copy["volume"].as_str().unwrap_or_default().to_string(),
+        );
+        let path_in_use = {
+            let (pool, volume) = (pool.clone(), volume.clone());
             ctx.state
                 .virt
                 .call(host_id, "", move |c| {
-                    if let Ok(d) = domain::lookup(c, &id) {
-                        let _ = d.destroy();
-                        d.undefine_flags(virt::sys::VIR_DOMAIN_UNDEFINE_NVRAM)?;
-                    }
-                    Ok(())
-                })
-                .await?;
-        } else if let (Some(d), Some(src)) = (thing.get("source_disk").filter(|d| d.is_object()), &source) {
-            // A linked clone had moved its source onto an overlay: point the source back at its own disk.
-            let spec = domain_xml::DiskSpec {
-                device: "disk".into(),
-                source: Some((
-                    d["pool_name"].as_str().unwrap_or_default().into(),
-                    d["volume"].as_str().unwrap_or_default().into(),
-                )),
-                format: d["format"].as_str().unwrap_or("qcow2").into(),
-                bus: d["bus"].as_str().unwrap_or("virtio").into(),
-                target: d["target"].as_str().unwrap_or_default().into(),
-                readonly: false,
-                boot: d["boot"].as_u64().map(|b| b as u32),
-            };
-            let x = domain_xml::device_xml(|w| domain_xml::disk(w, &spec)).map_err(|e| Error::Internal(e.into()))?;
-            let src = src.clone();
-            ctx.state
-                .virt
-                .call(host_id, "", move |c| {
-                    domain::lookup(c, &src)?.update_device_flags(&x, virt::sys::VIR_DOMAIN_AFFECT_CONFIG)
-                })
-                .await?;
-        } else if let (Some(pool), Some(name)) = (thing["volume"]["pool"].as_str(), thing["volume"]["name"].as_str()) {
-            storage::delete_volume_if_exists(&ctx.state.virt, host_id, pool, name).await?;
-        } else if let Some(copy) = thing.get("template_copy").filter(|c| c.is_object()) {
-            let (pool, volume) = (
-                copy["pool"].as_str().unwrap_or_default().to_string(),
-                copy["volume"].as_str().unwrap_or_default().to_string(),
-            );
-            let path_in_use = {
-                let (pool, volume) = (pool.clone(), volume.clone());
-                ctx.state
-                    .virt
-                    .call(host_id, "", move |c| {
-                        let users = storage::disk_users(c)?;
-                        let v = storage::pool(c, &pool).and_then(|p| p.lookup_storage_vol_by_name(&volume));
-                        Ok(match v.and_then(|v| v.path()) {
-                            Ok(path) => users.contains_key(&path),
-                            Err(_) => false,
-                        })
+                    let users = storage::disk_users(c)?;
+                    let v = storage::pool(c, &pool).and_then(|p| p.lookup_storage_vol_by_name(&volume));
+                    Ok(match v.and_then(|v| v.path()) {
+                        Ok(path) => users.contains_key(&path),
+                        Err(_) => false,
                     })
-                    .await?
-            };
-            if !path_in_use {
-                let mut tx = db::begin_write(&ctx.state.db).await?;
-                sqlx::query("DELETE FROM image_copies WHERE host_id = ? AND pool_uuid = ? AND volume = ?")
-                    .bind(host_id)
-                    .bind(&pool)
-                    .bind(&volume)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                storage::delete_volume_if_exists(&ctx.state.virt, host_id, &pool, &volume).await?;
-            }
+                })
+                .await?
+        };
+        if !path_in_use {
+            let mut tx = db::begin_write(&ctx.state.db).await?;
+            sqlx::query("DELETE FROM image_copies WHERE host_id = ? AND pool_uuid = ? AND volume = ?")
+                .bind(host_id)
+                .bind(&pool)
+                .bind(&volume)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            storage::delete_volume_if_exists(&ctx.state.virt, host_id, &pool, &volume).await?;
         }
     }
     Ok(())
