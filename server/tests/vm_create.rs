@@ -498,3 +498,60 @@ async fn bad_requests_are_refused_and_change_nothing() {
         .count();
     assert_eq!(made, 0, "no refused creation is recorded as made");
 }
+
+#[tokio::test]
+async fn a_creation_cut_short_by_a_stop_is_undone_at_the_next_start() {
+    let mut srv = server().await;
+    let admin = srv.admin().await;
+    let host = srv.add_host(&admin, "local", LOCAL).await;
+    let (pool, _pg) = dir_pool(&admin, host, LOCAL, "hangar-mkr").await;
+    let uid = srv.create_user(&admin, "ivy", PW_USER, "user").await;
+    // What a creation had done when Hangar stopped: its reservation taken, its disk made and noted.
+    let disk = format!("{}-disk0.qcow2", common::guest::unique("mkr"));
+    virsh(LOCAL, &["vol-create-as", &pool.name, &disk, "16M", "--format", "qcow2"]).unwrap();
+    let uuid = hangar::virt::domain_xml::random_uuid();
+    let params = json!({ "uuid": uuid, "name": "cut-short", "host_id": host, "owner_id": uid,
+        "reserve": { "vms": 1, "vcpus": 1, "memory_mib": 64, "disk_gib": 1 },
+        "made": [{ "volume": { "pool": pool.id, "name": disk } }] });
+    let db = &srv.state().db;
+    sqlx::query(
+        "UPDATE quotas SET used_vms = 1, used_vcpus = 1, used_memory_mib = 64, used_disk_gib = 1 WHERE user_id = ?",
+    )
+    .bind(uid)
+    .execute(db)
+    .await
+    .unwrap();
+    let task: i64 = sqlx::query_scalar(
+        "INSERT INTO tasks (kind, target, owner_id, state, cancellable, params, created_at, started_at)
+         VALUES ('vm.create', ?, 1, 'running', 1, ?, 0, 0) RETURNING id",
+    )
+    .bind(format!("vm:{uuid}"))
+    .bind(params.to_string())
+    .fetch_one(db)
+    .await
+    .unwrap();
+    // In flight, the reservation is the task's: usage is what is owned plus what creations hold.
+    let mut conn = db.acquire().await.unwrap();
+    assert!(hangar::db::quotas::drift(&mut conn).await.unwrap().is_empty());
+    drop(conn);
+
+    srv.restart().await;
+    let admin = srv.admin().await;
+    let t: app::api::Task = admin.get_as(&format!("/api/v1/tasks/{task}")).await;
+    assert_eq!(
+        (t.state, t.error_code.as_deref()),
+        (app::api::TaskState::Failed, Some("interrupted"))
+    );
+    common::guest::eventually(40, "the half-made disk removed", || async {
+        (!create::volumes(LOCAL, &pool.name).contains(&disk)).then_some(())
+    })
+    .await;
+    let q = quota_used(&admin, uid).await;
+    assert_eq!(
+        (q["used_vms"].as_i64(), q["used_disk_gib"].as_i64()),
+        (Some(0), Some(0)),
+        "{q}"
+    );
+    let mut conn = srv.state().db.acquire().await.unwrap();
+    assert!(hangar::db::quotas::drift(&mut conn).await.unwrap().is_empty());
+}
