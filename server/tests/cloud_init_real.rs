@@ -7,7 +7,7 @@ mod common;
 use common::create::{self, VmGuard, KEY1};
 use common::guest::{unique, virsh, LOCAL};
 use common::storage::dir_pool;
-use common::TestServer;
+
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -19,7 +19,7 @@ async fn real_cloud_init_applies_hostname_user_key_and_password() {
         std::path::Path::new(DEBIAN).exists(),
         "the Debian template is missing: run scripts/libvirt-env.sh debian-template (make test does)"
     );
-    let srv = TestServer::start_with(|c| c.vms.domain_type = "qemu".into()).await;
+    let srv = create::server().await;
     let admin = srv.admin().await;
     let host = srv.add_host(&admin, "local", LOCAL).await;
     let (pool, _pg) = dir_pool(&admin, host, LOCAL, "hangar-ci").await;

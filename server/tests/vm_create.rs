@@ -7,13 +7,9 @@ mod common;
 use common::create::{self, VmGuard, KEY1, KEY2};
 use common::guest::{virsh, HOST2, LOCAL};
 use common::storage::dir_pool;
-use common::{TestServer, PW_USER};
+use common::PW_USER;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-async fn server() -> TestServer {
-    TestServer::start_with(|c| c.vms.domain_type = "qemu".into()).await
-}
 
 async fn quota_used(c: &common::Client, user: i64) -> Value {
     c.get(&format!("/api/v1/users/{user}")).await.1["quota"].clone()
@@ -48,11 +44,7 @@ fn check_user_data(uri: &str, pool: &str, volume: &str) -> String {
 
 #[tokio::test]
 async fn a_linked_clone_boots_with_its_seed_and_goes_away_whole() {
-    let srv = server().await;
-    let admin = srv.admin().await;
-    let host = srv.add_host(&admin, "local", LOCAL).await;
-    let (pool, _pg) = dir_pool(&admin, host, LOCAL, "hangar-mk").await;
-    let tmpl = create::import(&admin, LOCAL, &pool, "template.qcow2", "template").await;
+    let (srv, admin, _host, pool, _pg, tmpl) = create::setup("hangar-mk").await;
     let uid = srv.create_user(&admin, "alice", PW_USER, "user").await;
     let mut alice = srv.client();
     alice.login_ok("alice", PW_USER).await;
@@ -134,7 +126,7 @@ async fn a_linked_clone_boots_with_its_seed_and_goes_away_whole() {
 
 #[tokio::test]
 async fn on_the_second_host_the_template_is_copied_first() {
-    let srv = server().await;
+    let srv = create::server().await;
     let admin = srv.admin().await;
     let h1 = srv.add_host(&admin, "local", LOCAL).await;
     let h2 = srv.add_host(&admin, "host2", HOST2).await;
@@ -177,7 +169,7 @@ async fn on_the_second_host_the_template_is_copied_first() {
 
 #[tokio::test]
 async fn the_iso_flow_installs_then_boots_from_disk_after_finish_install() {
-    let srv = server().await;
+    let srv = create::server().await;
     let admin = srv.admin().await;
     let host = srv.add_host(&admin, "local", LOCAL).await;
     let (pool, _pg) = dir_pool(&admin, host, LOCAL, "hangar-iso").await;
@@ -231,11 +223,7 @@ async fn the_iso_flow_installs_then_boots_from_disk_after_finish_install() {
 
 #[tokio::test]
 async fn ten_creations_at_once_with_room_for_two() {
-    let srv = server().await;
-    let admin = srv.admin().await;
-    let host = srv.add_host(&admin, "local", LOCAL).await;
-    let (pool, _pg) = dir_pool(&admin, host, LOCAL, "hangar-mkq").await;
-    let tmpl = create::import(&admin, LOCAL, &pool, "template.qcow2", "template").await;
+    let (srv, admin, _host, pool, _pg, tmpl) = create::setup("hangar-mkq").await;
     let uid = srv.create_user(&admin, "carol", PW_USER, "user").await;
     let (s, v) = admin
         .call(
@@ -299,11 +287,7 @@ async fn ten_creations_at_once_with_room_for_two() {
 
 #[tokio::test]
 async fn a_failed_creation_leaves_nothing_behind() {
-    let srv = server().await;
-    let admin = srv.admin().await;
-    let host = srv.add_host(&admin, "local", LOCAL).await;
-    let (pool, _pg) = dir_pool(&admin, host, LOCAL, "hangar-mkf").await;
-    let tmpl = create::import(&admin, LOCAL, &pool, "template.qcow2", "template").await;
+    let (srv, admin, _host, pool, _pg, tmpl) = create::setup("hangar-mkf").await;
     let dave_id = srv.create_user(&admin, "dave", PW_USER, "user").await;
     let mut dave = srv.client();
     dave.login_ok("dave", PW_USER).await;
@@ -374,11 +358,7 @@ async fn a_failed_creation_leaves_nothing_behind() {
 
 #[tokio::test]
 async fn bad_requests_are_refused_and_change_nothing() {
-    let srv = server().await;
-    let admin = srv.admin().await;
-    let host = srv.add_host(&admin, "local", LOCAL).await;
-    let (pool, _pg) = dir_pool(&admin, host, LOCAL, "hangar-mkb").await;
-    let tmpl = create::import(&admin, LOCAL, &pool, "template.qcow2", "template").await;
+    let (srv, admin, host, pool, _pg, tmpl) = create::setup("hangar-mkb").await;
     let erin_id = srv.create_user(&admin, "erin", PW_USER, "user").await;
     let mut erin = srv.client();
     erin.login_ok("erin", PW_USER).await;
@@ -501,7 +481,7 @@ async fn bad_requests_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn a_creation_cut_short_by_a_stop_is_undone_at_the_next_start() {
-    let mut srv = server().await;
+    let mut srv = create::server().await;
     let admin = srv.admin().await;
     let host = srv.add_host(&admin, "local", LOCAL).await;
     let (pool, _pg) = dir_pool(&admin, host, LOCAL, "hangar-mkr").await;

@@ -6,8 +6,8 @@
 mod common;
 use common::create::{self, VmGuard, KEY1};
 use common::guest::{unique, virsh, LOCAL};
-use common::storage::dir_pool;
-use common::{Client, TestServer, PW_USER};
+
+use common::{Client, PW_USER};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -34,11 +34,7 @@ async fn call(c: &Client, m: Method, path: &str, body: Option<Value>) -> Value {
 
 #[tokio::test]
 async fn disks_media_nics_and_boot_order_of_a_running_vm() {
-    let srv = TestServer::start_with(|c| c.vms.domain_type = "qemu".into()).await;
-    let admin = srv.admin().await;
-    let host = srv.add_host(&admin, "local", LOCAL).await;
-    let (pool, _pg) = dir_pool(&admin, host, LOCAL, "hangar-dev").await;
-    let tmpl = create::import(&admin, LOCAL, &pool, "template.qcow2", "template").await;
+    let (srv, admin, _host, pool, _pg, tmpl) = create::setup("hangar-dev").await;
     let iso = create::import(&admin, LOCAL, &pool, "install.iso", "iso").await;
     let uid = srv.create_user(&admin, "fay", PW_USER, "user").await;
     let mut fay = srv.client();
@@ -230,11 +226,7 @@ async fn disks_media_nics_and_boot_order_of_a_running_vm() {
 
 #[tokio::test]
 async fn a_linked_clone_boots_with_its_own_seed_and_a_password_reset_reaches_the_guest() {
-    let srv = TestServer::start_with(|c| c.vms.domain_type = "qemu".into()).await;
-    let admin = srv.admin().await;
-    let host = srv.add_host(&admin, "local", LOCAL).await;
-    let (pool, _pg) = dir_pool(&admin, host, LOCAL, "hangar-cl").await;
-    let tmpl = create::import(&admin, LOCAL, &pool, "template.qcow2", "template").await;
+    let (srv, admin, _host, pool, _pg, tmpl) = create::setup("hangar-cl").await;
     let name = unique("cl");
     let clone_name = format!("{name}-b");
     let _vm = VmGuard {

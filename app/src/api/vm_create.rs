@@ -195,6 +195,36 @@ pub struct VmCloudInit {
     pub seed_volume: String,
 }
 
+/// The rules the server enforces and the wizard shows as you type (one definition for both).
+/// A VM name: what libvirt and the VM list accept.
+pub fn vm_name_ok(n: &str) -> bool {
+    (1..=64).contains(&n.chars().count())
+        && n.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
+}
+
+/// A host name as RFC 1123 allows: dot-separated labels of letters, digits and inner hyphens.
+pub fn hostname_ok(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
+/// A Linux user name: lower-case letters, digits, `_` and `-`, starting with a letter or `_`, up to 32; not root.
+pub fn user_name_ok(u: &str) -> bool {
+    let mut chars = u.chars();
+    u.len() <= 32
+        && u != "root"
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'))
+}
+
 pub fn create_vm(c: CreateVm) -> impl Future<Output = ApiResult<VmCreated>> + Send {
     send(Method::Post, "/api/v1/vms".to_string(), c)
 }

@@ -77,22 +77,17 @@ pub async fn insert(
     Ok(row.0)
 }
 
-/// Rewrites a running task's params (what it has made so far, for its rollback).
-pub async fn set_params(pool: &SqlitePool, id: i64, params: &serde_json::Value) -> sqlx::Result<()> {
+/// Rewrites a running task's params (what it has made so far, for its rollback), alone or in the caller's
+/// transaction (with the change the params record).
+pub async fn set_params<'e>(
+    ex: impl sqlx::SqliteExecutor<'e>,
+    id: i64,
+    params: &serde_json::Value,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE tasks SET params = ? WHERE id = ?")
         .bind(params.to_string())
         .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
-
-/// The same, inside the caller's transaction (with the change the params record).
-pub async fn set_params_in(conn: &mut SqliteConnection, id: i64, params: &serde_json::Value) -> sqlx::Result<()> {
-    sqlx::query("UPDATE tasks SET params = ? WHERE id = ?")
-        .bind(params.to_string())
-        .bind(id)
-        .execute(conn)
+        .execute(ex)
         .await?;
     Ok(())
 }

@@ -15,31 +15,18 @@ fn bad(field: &'static str, reason: &'static str) -> Error {
     Error::invalid(field, reason)
 }
 
-/// A host name as RFC 1123 allows: dot-separated labels of letters, digits and inner hyphens.
+/// A host name as RFC 1123 allows (`app::api::hostname_ok`).
 pub fn hostname(h: &str) -> Result<()> {
-    let ok = !h.is_empty()
-        && h.len() <= 253
-        && h.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        });
-    if ok {
+    if app::api::hostname_ok(h) {
         Ok(())
     } else {
         Err(bad("cloud_init.hostname", "bad_format"))
     }
 }
 
-/// A Linux user name: lower-case letters, digits, `_` and `-`, starting with a letter or `_`, up to 32.
+/// A Linux user name, not root (`app::api::user_name_ok`).
 pub fn user_name(u: &str) -> Result<()> {
-    let mut chars = u.chars();
-    let ok = u.len() <= 32
-        && chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'));
-    if ok && u != "root" {
+    if app::api::user_name_ok(u) {
         Ok(())
     } else {
         Err(bad("cloud_init.user", "bad_format"))

@@ -2,6 +2,7 @@
 //! source's disks become a shared read-only base, and both VMs get an overlay on it); a new name, UUID, MACs
 //! and, when it has a cloud-init seed, a new seed with a new instance-id. Quota reserved with the task, which
 //! rolls back like a creation (`vm_create_run::rollback`).
+use super::vm_create_run::{self, note};
 use super::vms::visible;
 use super::{audit, tasks, vm_create};
 use crate::auth::{authorize, Action, Caller, Resource};
@@ -128,14 +129,6 @@ pub async fn clone(state: &AppState, caller: &Caller, uuid: &str, r: CloneVm) ->
         vm_id: new_uuid,
         task: tasks::get(state, caller, task).await?,
     })
-}
-
-async fn note(ctx: &tasks::Ctx, p: &mut Value, thing: Value) -> Result<()> {
-    if let Some(m) = p["made"].as_array_mut() {
-        m.push(thing);
-    }
-    db::tasks::set_params(&ctx.state.db, ctx.id, p).await?;
-    Ok(())
 }
 
 pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
@@ -344,45 +337,28 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
             domain::facts(&dom)
         })
         .await?;
-    let reserve = &p["reserve"];
-    let n = |k: &str| reserve[k].as_i64().unwrap_or(0);
-    let mut tx = db::begin_write(&ctx.state.db).await?;
-    db::vms::upsert(&mut tx, host.id, &facts, &ctx.state.installation).await?;
-    db::vms::set_owner(
-        &mut tx,
-        &uuid,
-        Some(owner_id),
-        (n("vcpus"), n("memory_mib"), n("disk_gib")),
-    )
-    .await?;
-    if let (Some(vol), Some(pool_uuid)) = (seed["volume"].as_str(), seed["pool_uuid"].as_str()) {
-        let mut shown: app::api::VmCloudInit =
-            serde_json::from_str(seed["settings"].as_str().unwrap_or("{}")).unwrap_or_default();
-        shown.hostname = seed["hostname"].as_str().unwrap_or_default().into();
-        shown.seed_volume = vol.into();
-        let row = db::vm_cloud_init::SeedRow {
-            uuid: uuid.clone(),
-            settings: serde_json::to_string(&shown).unwrap_or_default(),
-            user_data: seed["user_data"].as_str().unwrap_or_default().into(),
-            network_config: seed["network_config"].as_str().unwrap_or_default().into(),
-            instance_id: seed["instance_id"].as_str().unwrap_or_default().into(),
-            host_id: host.id,
-            pool_uuid: pool_uuid.into(),
-            seed_volume: vol.into(),
-        };
-        db::vm_cloud_init::insert(&mut tx, &row).await?;
-    }
-    db::vms::add_event(&mut tx, &uuid, "created", "").await?;
-    p["owned"] = json!(true);
-    db::tasks::set_params_in(&mut tx, ctx.id, &p).await?;
-    tx.commit().await?;
+    let seed_row = match (seed["volume"].as_str(), seed["pool_uuid"].as_str()) {
+        (Some(vol), Some(pool_uuid)) => {
+            let mut shown: app::api::VmCloudInit =
+                serde_json::from_str(seed["settings"].as_str().unwrap_or("{}")).unwrap_or_default();
+            shown.hostname = seed["hostname"].as_str().unwrap_or_default().into();
+            shown.seed_volume = vol.into();
+            Some(db::vm_cloud_init::SeedRow {
+                uuid: uuid.clone(),
+                settings: serde_json::to_string(&shown).unwrap_or_default(),
+                user_data: seed["user_data"].as_str().unwrap_or_default().into(),
+                network_config: seed["network_config"].as_str().unwrap_or_default().into(),
+                instance_id: seed["instance_id"].as_str().unwrap_or_default().into(),
+                host_id: host.id,
+                pool_uuid: pool_uuid.into(),
+                seed_volume: vol.into(),
+            })
+        }
+        _ => None,
+    };
+    vm_create_run::take_ownership(ctx, &mut p, host.id, &facts, seed_row).await?;
     if p["start"].as_bool().unwrap_or(false) {
-        ctx.progress("starting", None, None).await;
-        let id = uuid.clone();
-        ctx.state
-            .virt
-            .call(host.id, &host.name, move |c| domain::lookup(c, &id)?.create())
-            .await?;
+        vm_create_run::start(ctx, &host, &uuid).await?;
     }
     Ok(json!({ "vm_id": uuid }))
 }

@@ -13,12 +13,9 @@ use serde_json::{json, Value};
 
 const GIB: u64 = 1 << 30;
 
-/// A VM name: what libvirt and the VM list accept (the same rule as a rename).
+/// A VM name: what libvirt and the VM list accept (the same rule for a rename; `app::api::vm_name_ok`).
 pub fn vm_name(n: &str) -> Result<()> {
-    let ok = (1..=64).contains(&n.chars().count())
-        && n.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'));
-    if ok {
+    if app::api::vm_name_ok(n) {
         Ok(())
     } else {
         Err(Error::invalid("name", "bad_format"))

@@ -29,7 +29,7 @@ fn text(p: &Value, path: &[&str]) -> Result<String> {
 }
 
 /// Notes in the task's params that `thing` is about to be made (so a rollback removes it).
-async fn note(ctx: &tasks::Ctx, params: &mut Value, thing: Value) -> Result<()> {
+pub(super) async fn note(ctx: &tasks::Ctx, params: &mut Value, thing: Value) -> Result<()> {
     if let Some(made) = params["made"].as_array_mut() {
         made.push(thing);
     }
@@ -111,7 +111,7 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
         }
         let mut tx = db::begin_write(&ctx.state.db).await?;
         db::images::add_copy(&mut tx, image_id, host.id, &images.uuid, &dst_pool_name, &volume, &path).await?;
-        db::tasks::set_params_in(&mut tx, ctx.id, &p).await?;
+        db::tasks::set_params(&mut *tx, ctx.id, &p).await?;
         tx.commit().await?;
         p["source"]["pool_uuid"] = json!(images.uuid);
         p["source"]["pool_name"] = json!(dst_pool_name);
@@ -232,18 +232,8 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
         .await?;
 
     // 5. Ownership and what it was made with, in one transaction (the quota was reserved by the request).
-    let reserve: Usage = usage(&p["reserve"]);
-    let mut tx = db::begin_write(&ctx.state.db).await?;
-    db::vms::upsert(&mut tx, host.id, &facts, &ctx.state.installation).await?;
-    db::vms::set_owner(
-        &mut tx,
-        &uuid,
-        Some(owner_id),
-        (reserve.vcpus, reserve.memory_mib, reserve.disk_gib),
-    )
-    .await?;
-    if let Some(sv) = &seed_volume {
-        let row = db::vm_cloud_init::SeedRow {
+    let seed = match &seed_volume {
+        Some(sv) => Some(db::vm_cloud_init::SeedRow {
             uuid: uuid.clone(),
             settings: ci["shown"].to_string(),
             user_data: text(&ci, &["user_data"])?,
@@ -252,26 +242,59 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
             host_id: host.id,
             pool_uuid: pool_uuid.clone(),
             seed_volume: sv.clone(),
-        };
-        db::vm_cloud_init::insert(&mut tx, &row).await?;
-    }
-    db::vms::add_event(&mut tx, &uuid, "created", "").await?;
-    // From here the VM's row holds the reservation (and whoever deletes the VM gives it back).
-    p["owned"] = json!(true);
-    db::tasks::set_params_in(&mut tx, ctx.id, &p).await?;
-    tx.commit().await?;
+        }),
+        None => None,
+    };
+    take_ownership(ctx, &mut p, host.id, &facts, seed).await?;
 
     // 6. Start.
     if p["start"].as_bool().unwrap_or(true) {
         ctx.check()?;
-        ctx.progress("starting", None, None).await;
-        let id = uuid.clone();
-        ctx.state
-            .virt
-            .call(host.id, &host.name, move |c| domain::lookup(c, &id)?.create())
-            .await?;
+        start(ctx, &host, &uuid).await?;
     }
     Ok(json!({ "vm_id": uuid }))
+}
+
+/// Records the new VM as its owner's, counting the reservation the request made (`params.reserve`), with the
+/// seed it was made with, in one transaction; from then on the VM's row holds the reservation (`owned`), and
+/// whoever deletes the VM gives it back.
+pub(super) async fn take_ownership(
+    ctx: &tasks::Ctx,
+    p: &mut Value,
+    host_id: i64,
+    facts: &domain::Facts,
+    seed: Option<db::vm_cloud_init::SeedRow>,
+) -> Result<()> {
+    let uuid = text(p, &["uuid"])?;
+    let owner_id = field(p, &["owner_id"])?.as_i64().unwrap_or(0);
+    let reserve = usage(&p["reserve"]);
+    let mut tx = db::begin_write(&ctx.state.db).await?;
+    db::vms::upsert(&mut tx, host_id, facts, &ctx.state.installation).await?;
+    db::vms::set_owner(
+        &mut tx,
+        &uuid,
+        Some(owner_id),
+        (reserve.vcpus, reserve.memory_mib, reserve.disk_gib),
+    )
+    .await?;
+    if let Some(row) = &seed {
+        db::vm_cloud_init::insert(&mut tx, row).await?;
+    }
+    db::vms::add_event(&mut tx, &uuid, "created", "").await?;
+    p["owned"] = json!(true);
+    db::tasks::set_params(&mut *tx, ctx.id, p).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Starts the new VM (the task's last step).
+pub(super) async fn start(ctx: &tasks::Ctx, host: &db::hosts::HostRow, uuid: &str) -> Result<()> {
+    ctx.progress("starting", None, None).await;
+    let id = uuid.to_string();
+    ctx.state
+        .virt
+        .call(host.id, &host.name, move |c| domain::lookup(c, &id)?.create())
+        .await
 }
 
 fn usage(v: &Value) -> Usage {

@@ -12,24 +12,13 @@ use virt::sys;
 
 fn validate(u: &UpdateVm) -> Result<()> {
     if let Some(n) = &u.name {
-        let ok = (1..=64).contains(&n.chars().count())
-            && n.chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'));
-        if !ok {
-            return Err(Error::invalid("name", "bad_format"));
-        }
+        super::vm_create::vm_name(n)?;
     }
     if let Some(d) = &u.description {
         validate::description(d)?;
     }
     if let Some(tags) = &u.tags {
-        if tags.len() > 20
-            || tags
-                .iter()
-                .any(|t| t.trim().is_empty() || t.chars().count() > 32 || t.chars().any(char::is_control))
-        {
-            return Err(Error::invalid("tags", "bad_format"));
-        }
+        super::vm_create::tags(tags)?;
     }
     let mem = (16, 4 * 1024 * 1024);
     for (field, v, (min, max)) in [

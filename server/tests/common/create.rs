@@ -11,6 +11,31 @@ pub const GUEST_DIR: &str = "/var/lib/libvirt/images/hangar-guest";
 pub const KEY1: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1/zLeMSVa9pgcBiq+HKujvcUrDLSw6p6V1z/1/Nx0+ alice@laptop";
 pub const KEY2: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGrqd44ux5xXkraFxLf7SGfGxDm7bSWVV+tf9VRfKJrB alice@desk";
 
+/// A server that makes emulated guests, the local host, a `dir` pool of the test's own (removed with the guard)
+/// and the test template imported into it: where every creation test starts.
+pub async fn setup(
+    prefix: &str,
+) -> (
+    super::TestServer,
+    Client,
+    i64,
+    app::api::Pool,
+    super::storage::PoolGuard,
+    Image,
+) {
+    let srv = server().await;
+    let admin = srv.admin().await;
+    let host = srv.add_host(&admin, "local", super::guest::LOCAL).await;
+    let (pool, guard) = super::storage::dir_pool(&admin, host, super::guest::LOCAL, prefix).await;
+    let tmpl = import(&admin, super::guest::LOCAL, &pool, "template.qcow2", "template").await;
+    (srv, admin, host, pool, guard, tmpl)
+}
+
+/// A test server whose new VMs are emulated (KVM is not usable here).
+pub async fn server() -> super::TestServer {
+    super::TestServer::start_with(|c| c.vms.domain_type = "qemu".into()).await
+}
+
 /// Copies a file of the test guest into the pool (by path) and registers it as a public image of `kind`.
 pub async fn import(admin: &Client, uri: &str, pool: &app::api::Pool, file: &str, kind: &str) -> Image {
     let dir = pool.target_path.clone().expect("a dir pool");

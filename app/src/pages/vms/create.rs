@@ -75,33 +75,6 @@ fn Rule(ok: Signal<bool>, key: &'static str) -> impl IntoView {
     view! { <small class="rule" class:bad=move || !ok.get()>{move || tr(i18n, key)}</small> }
 }
 
-fn name_ok(n: &str) -> bool {
-    (1..=64).contains(&n.chars().count())
-        && n.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
-}
-
-fn host_ok(h: &str) -> bool {
-    h.is_empty()
-        || (h.len() <= 253
-            && h.split('.').all(|l| {
-                !l.is_empty()
-                    && l.len() <= 63
-                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
-            }))
-}
-
-fn user_ok(u: &str) -> bool {
-    let mut c = u.chars();
-    u.is_empty()
-        || (u.len() <= 32
-            && u != "root"
-            && c.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-            && c.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-')))
-}
-
 /// Each non-empty line looks like an OpenSSH public key (the server decodes it for real).
 fn keys_ok(k: &str) -> bool {
     k.lines().map(str::trim).filter(|l| !l.is_empty()).all(|l| {
@@ -196,7 +169,7 @@ fn Wizard(
     let num = |s: RwSignal<String>, lo: i64, hi: i64| {
         Signal::derive(move || s.get().trim().parse::<i64>().is_ok_and(|v| (lo..=hi).contains(&v)))
     };
-    let name_valid = Signal::derive(move || name_ok(name.get().trim()));
+    let name_valid = Signal::derive(move || crate::api::vm_name_ok(name.get().trim()));
     let vcpus_valid = num(vcpus, 1, 512);
     let memory_valid = Signal::derive(move || {
         let min = chosen().map(|i| i.facts.min_memory_mib).unwrap_or(16).max(16);
@@ -212,8 +185,14 @@ fn Wizard(
             .parse::<i64>()
             .is_ok_and(|v| v >= min_disk.get() && v <= 65536)
     });
-    let hostname_valid = Signal::derive(move || host_ok(hostname.get().trim()));
-    let user_valid = Signal::derive(move || user_ok(user.get().trim()));
+    let hostname_valid = Signal::derive(move || {
+        let h = hostname.get();
+        h.trim().is_empty() || crate::api::hostname_ok(h.trim())
+    });
+    let user_valid = Signal::derive(move || {
+        let u = user.get();
+        u.trim().is_empty() || crate::api::user_name_ok(u.trim())
+    });
     let password_valid = Signal::derive(move || password.with(|p| p.is_empty() || p.chars().count() >= 8));
     let keys_valid = Signal::derive(move || keys.with(|k| keys_ok(k)));
     let net_valid = Signal::derive(move || net_kind.get() == "default" || !net_name.get().trim().is_empty());

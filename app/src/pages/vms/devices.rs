@@ -32,6 +32,21 @@ where
     });
 }
 
+/// Asks before a change that cannot simply be taken back (the browser's own dialog; during SSR nothing is
+/// clicked).
+fn confirmed(i18n: crate::i18n::I18n, key: &str, args: &[(&'static str, String)]) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let msg = crate::i18n::lookup_args(i18n.0.get_untracked(), key, args);
+        window().confirm_with_message(&msg).unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (i18n, key, args);
+        true
+    }
+}
+
 /// What cloud-init was given when the VM was made (the password only as "set").
 #[component]
 pub fn CloudInitPanel(detail: RwSignal<VmDetail>) -> impl IntoView {
@@ -75,12 +90,8 @@ pub fn InstallBanner(
     let i18n = use_i18n();
     let busy = RwSignal::new(false);
     let finish = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let msg = crate::i18n::lookup(i18n.0.get_untracked(), "vm-finish-install-confirm", "");
-            if !window().confirm_with_message(&msg).unwrap_or(false) {
-                return;
-            }
+        if !confirmed(i18n, "vm-finish-install-confirm", &[]) {
+            return;
         }
         busy.set(true);
         let id = id.clone();
@@ -181,19 +192,15 @@ pub fn DevicesPanel(
         );
     };
     let detach = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let key = if delete_volume.get_untracked() {
-                "vm-detach-delete-confirm"
-            } else {
-                "vm-detach-confirm"
-            };
-            let msg = crate::i18n::lookup_args(i18n.0.get_untracked(), key, &[("disk", disk.get_untracked())]);
-            if !window().confirm_with_message(&msg).unwrap_or(false) {
-                return;
-            }
-        }
         let delete = delete_volume.get_untracked();
+        let key = if delete {
+            "vm-detach-delete-confirm"
+        } else {
+            "vm-detach-confirm"
+        };
+        if !confirmed(i18n, key, &[("disk", disk.get_untracked())]) {
+            return;
+        }
         // Never carried over to the next disk.
         delete_volume.set(false);
         run(
@@ -235,16 +242,8 @@ pub fn DevicesPanel(
         run(busy, error, on_change, crate::api::vm_devices::add_nic(vm(), req));
     };
     let link = move |up: bool| {
-        #[cfg(feature = "hydrate")]
-        if !up {
-            let msg = crate::i18n::lookup_args(
-                i18n.0.get_untracked(),
-                "vm-nic-down-confirm",
-                &[("mac", nic.get_untracked())],
-            );
-            if !window().confirm_with_message(&msg).unwrap_or(false) {
-                return;
-            }
+        if !up && !confirmed(i18n, "vm-nic-down-confirm", &[("mac", nic.get_untracked())]) {
+            return;
         }
         run(
             busy,
@@ -254,16 +253,8 @@ pub fn DevicesPanel(
         )
     };
     let remove_nic = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let msg = crate::i18n::lookup_args(
-                i18n.0.get_untracked(),
-                "vm-nic-remove-confirm",
-                &[("mac", nic.get_untracked())],
-            );
-            if !window().confirm_with_message(&msg).unwrap_or(false) {
-                return;
-            }
+        if !confirmed(i18n, "vm-nic-remove-confirm", &[("mac", nic.get_untracked())]) {
+            return;
         }
         run(
             busy,
@@ -423,12 +414,8 @@ pub fn ClonePasswordPanel(
     };
     let reset_pw = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        #[cfg(feature = "hydrate")]
-        {
-            let msg = crate::i18n::lookup(i18n.0.get_untracked(), "vm-password-confirm", "");
-            if !window().confirm_with_message(&msg).unwrap_or(false) {
-                return;
-            }
+        if !confirmed(i18n, "vm-password-confirm", &[]) {
+            return;
         }
         busy.set(true);
         let u = user.get_untracked().trim().to_string();
