@@ -40,6 +40,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub uploads: UploadConfig,
     pub vms: VmConfig,
+    pub consoles: ConsoleConfig,
     /// The host registered at first start: `auto` (the local daemon, else libvirt's demo driver),
     /// `none`, or a libvirt URI.
     pub bootstrap_host: String,
@@ -137,6 +138,44 @@ impl Default for VmConfig {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Seconds a console ticket waits for its WebSocket.
+    pub ticket_seconds: u64,
+    /// Console sessions open at once, in all.
+    pub max_sessions: usize,
+    /// Console sessions one account (or one share link) may have open at once.
+    pub max_sessions_per_user: usize,
+    /// A session in which nothing moves either way for this long is closed.
+    pub idle_timeout_seconds: u64,
+    /// Largest WebSocket message a browser may send (bytes); a larger one ends the session.
+    pub max_frame_bytes: usize,
+    /// Longest lifetime of a share link, in hours.
+    pub link_max_hours: i64,
+    /// Where the VNC server of a new VM on a remote host listens (with a random password, which the bridge
+    /// answers): that host's address must be reachable from Hangar. Local VMs listen on 127.0.0.1 only.
+    pub remote_vnc_listen: String,
+    /// Origins allowed to open a console besides the one the request was addressed to (e.g. a reverse proxy's
+    /// public `https://hangar.example.com`).
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            ticket_seconds: 30,
+            max_sessions: 256,
+            max_sessions_per_user: 8,
+            idle_timeout_seconds: 1800,
+            max_frame_bytes: 1 << 20,
+            link_max_hours: 24,
+            remote_vnc_listen: "0.0.0.0".into(),
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DefaultQuota {
     pub max_vms: i64,
     pub max_vcpus: i64,
@@ -163,6 +202,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             uploads: UploadConfig::default(),
             vms: VmConfig::default(),
+            consoles: ConsoleConfig::default(),
             bootstrap_host: "auto".into(),
         }
     }
@@ -260,6 +300,32 @@ impl Config {
         if let Some(v) = get("HANGAR_STORAGE_POOL_ROOTS") {
             self.storage.pool_roots = v.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect();
         }
+        if let Some(v) = get("HANGAR_CONSOLE_MAX_SESSIONS") {
+            self.consoles.max_sessions = parse("HANGAR_CONSOLE_MAX_SESSIONS", &v)?;
+        }
+        if let Some(v) = get("HANGAR_CONSOLE_MAX_SESSIONS_PER_USER") {
+            self.consoles.max_sessions_per_user = parse("HANGAR_CONSOLE_MAX_SESSIONS_PER_USER", &v)?;
+        }
+        if let Some(v) = get("HANGAR_CONSOLE_IDLE_TIMEOUT_SECONDS") {
+            self.consoles.idle_timeout_seconds = parse("HANGAR_CONSOLE_IDLE_TIMEOUT_SECONDS", &v)?;
+        }
+        if let Some(v) = get("HANGAR_CONSOLE_MAX_FRAME_BYTES") {
+            self.consoles.max_frame_bytes = parse("HANGAR_CONSOLE_MAX_FRAME_BYTES", &v)?;
+        }
+        if let Some(v) = get("HANGAR_CONSOLE_LINK_MAX_HOURS") {
+            self.consoles.link_max_hours = parse("HANGAR_CONSOLE_LINK_MAX_HOURS", &v)?;
+        }
+        if let Some(v) = get("HANGAR_CONSOLE_REMOTE_VNC_LISTEN") {
+            self.consoles.remote_vnc_listen = v;
+        }
+        if let Some(v) = get("HANGAR_CONSOLE_ALLOWED_ORIGINS") {
+            self.consoles.allowed_origins = v
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(String::from)
+                .collect();
+        }
         if let Some(v) = get("HANGAR_SESSION_IDLE_MINUTES") {
             self.session_idle_minutes = parse("HANGAR_SESSION_IDLE_MINUTES", &v)?;
         }
@@ -284,6 +350,19 @@ impl Config {
             || self.http.max_connections < 1
         {
             bail!("http timeouts and max_connections must be positive");
+        }
+        let c = &self.consoles;
+        if c.max_sessions < 1
+            || c.ticket_seconds < 1
+            || c.max_sessions_per_user < 1
+            || c.idle_timeout_seconds < 1
+            || c.max_frame_bytes < 1024
+            || c.link_max_hours < 1
+        {
+            bail!("consoles: limits must be positive and max_frame_bytes at least 1024");
+        }
+        if c.remote_vnc_listen.parse::<std::net::IpAddr>().is_err() {
+            bail!("consoles.remote_vnc_listen must be an IP address");
         }
         if self.uploads.max_bytes < 1 || self.uploads.expiry_hours < 1 {
             bail!("uploads.max_bytes and uploads.expiry_hours must be positive");

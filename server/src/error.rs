@@ -95,6 +95,14 @@ pub enum Error {
     Placement { reason: String, skipped: Value },
     #[error("the server is busy; try again in {retry_after} s")]
     Busy { retry_after: u64 },
+    #[error("too many console sessions ({scope}: {limit})")]
+    ConsoleLimit { scope: &'static str, limit: usize },
+    #[error("console unavailable: {reason} {detail}")]
+    ConsoleUnavailable { reason: &'static str, detail: String },
+    #[error("console refused: {0}")]
+    ConsoleRefused(&'static str),
+    #[error("the link expired or was revoked")]
+    LinkExpired,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -232,6 +240,10 @@ impl Error {
             UriTooLong => StatusCode::URI_TOO_LONG,
             PartiallyApplied { cause, .. } => cause.status(),
             Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ConsoleLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ConsoleUnavailable { .. } => StatusCode::CONFLICT,
+            ConsoleRefused(_) => StatusCode::FORBIDDEN,
+            LinkExpired => StatusCode::GONE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -275,6 +287,10 @@ impl Error {
             InUse { .. } => "in_use",
             NoSpace => "no_space",
             Placement { .. } => "no_host",
+            ConsoleLimit { .. } => "too_many_consoles",
+            ConsoleUnavailable { .. } => "console_unavailable",
+            ConsoleRefused(_) => "console_refused",
+            LinkExpired => "link_expired",
             Internal(_) => "internal",
         }
     }
@@ -314,6 +330,8 @@ impl Error {
             Busy { retry_after } => json!({ "retry_after": retry_after }),
             InUse { by } => json!({ "by": by }),
             Placement { reason, skipped } => json!({ "reason": reason, "skipped": skipped }),
+            ConsoleLimit { scope, limit } => json!({ "resource": scope, "limit": limit }),
+            ConsoleUnavailable { reason, .. } | ConsoleRefused(reason) => json!({ "reason": reason }),
             Upload(u) => u.details(),
             _ => Value::Null,
         }

@@ -84,6 +84,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         installation: db::meta::installation_id(&pool).await?.into(),
         tasks: Arc::default(),
         uploads: Arc::default(),
+        consoles: Arc::default(),
     };
     std::fs::create_dir_all(config.staging_dir())?;
     let generated_admin_password = services::users::bootstrap_admin(&state).await?;
@@ -97,6 +98,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     tokio::spawn(services::inventory::run(state.clone(), virt_rx));
     services::tasks::recover(&state).await?;
+    let interrupted = db::consoles::close_interrupted(&state.db, db::now_ms()).await?;
+    if interrupted > 0 {
+        tracing::info!(
+            sessions = interrupted,
+            "console sessions of the previous run closed as interrupted"
+        );
+    }
+    tokio::spawn(services::consoles::watch_principals(state.clone()));
     tokio::spawn(services::uploads::expire_loop(state.clone()));
     let api = http::api_router(state.clone(), auth::session::layer(store, &config));
     let app = http::app(api);

@@ -23,6 +23,8 @@ pub struct AppState {
     pub tasks: Arc<crate::services::tasks::Registry>,
     /// Hashers of uploads in progress, so each byte is hashed once as it arrives.
     pub uploads: Arc<crate::services::upload_chunks::Hashers>,
+    /// Console tickets waiting and console sessions open.
+    pub consoles: Arc<crate::services::consoles::Consoles>,
     /// This installation's id, written into the metadata of the domains it owns.
     pub installation: Arc<str>,
 }

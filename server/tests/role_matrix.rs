@@ -101,6 +101,23 @@ fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<V
         // A shut-off VM cannot be forced off: the owner, operators and admins get past authorization to 409.
         ("post", "/api/v1/vms/{id}/actions/{action}") => ([401, 409, 404, 409, 403, 409], None),
         ("get", "/api/v1/events") => ([401, 200, 200, 200, 200, 200], None),
+        // Consoles are for whoever may operate the VM (auditors only read); the test VM is off, so those allowed
+        // get past authorization to 409.
+        ("post", "/api/v1/vms/{id}/console") => ([401, 409, 404, 409, 403, 409], Some(json!({ "kind": "vnc" }))),
+        ("get", "/api/v1/vms/{id}/screenshot") => ([401, 409, 404, 409, 403, 409], None),
+        ("get", "/api/v1/vms/{id}/console-sessions") => ([401, 200, 404, 200, 403, 200], None),
+        // The WebSocket needs a ticket (nothing else authorizes it): without one, everyone gets 400.
+        ("get", "/api/v1/vms/{id}/console/ws") => ([400; 6], None),
+        ("delete", "/api/v1/console-sessions/{id}") => ([401, 404, 404, 404, 404, 404], None),
+        // Share links: the VM's owner and admins; operators may not share someone else's VM.
+        ("get", "/api/v1/vms/{id}/console-links") => ([401, 200, 404, 403, 403, 200], None),
+        ("post", "/api/v1/vms/{id}/console-links") => (
+            [401, 201, 404, 403, 403, 201],
+            Some(json!({ "kind": "vnc", "expires_minutes": 60 })),
+        ),
+        ("delete", "/api/v1/console-links/{id}") => ([401, 204, 404, 403, 403, 204], None),
+        // The share page's call: no account; an unknown link is not found.
+        ("post", "/api/v1/console-links/open") => ([404; 6], Some(json!({ "token": "no-such-link" }))),
         // Storage is for those who run the hosts; auditors read it.
         ("get", "/api/v1/pools")
         | ("get", "/api/v1/pools/{id}")
@@ -350,7 +367,9 @@ async fn every_route_as_every_role() {
                     .unwrap();
                 assert_eq!(r.status(), 200);
             }
-            let is_vm = path.starts_with("/api/v1/vms/{id}") || path == "/api/v1/vms/batch";
+            let is_vm = path.starts_with("/api/v1/vms/{id}")
+                || path == "/api/v1/vms/batch"
+                || path == "/api/v1/console-links/{id}";
             let mut guest = if is_vm { Some(w.owned_vm(owner_id).await) } else { None };
             let shared_volume = if path.contains("{name}") {
                 Some(w.fresh_volume().await)
@@ -421,6 +440,18 @@ async fn every_route_as_every_role() {
                 }
                 if let Some(u) = &upload {
                     id = u.clone();
+                }
+                if path == "/api/v1/console-links/{id}" {
+                    let vm = guest.as_ref().unwrap().uuid.clone();
+                    let (s, l) = owner_client
+                        .call(
+                            Method::POST,
+                            &format!("/api/v1/vms/{vm}/console-links"),
+                            Some(json!({ "kind": "serial", "expires_minutes": 5 })),
+                        )
+                        .await;
+                    assert_eq!(s, 201, "{l}");
+                    id = l["link"]["id"].as_i64().unwrap().to_string();
                 }
                 let client = w.client_for(role, &owner).await;
                 let action = if path.starts_with("/api/v1/pools/") {

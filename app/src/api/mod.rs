@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod client;
+pub mod consoles;
 pub mod error;
 pub mod events;
 pub mod hosts;
@@ -18,6 +19,7 @@ pub mod vms;
 
 pub use audit::*;
 pub use auth::*;
+pub use consoles::*;
 pub use error::*;
 pub use events::*;
 pub use hosts::*;

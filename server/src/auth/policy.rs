@@ -40,6 +40,10 @@ pub enum Action {
     ImageRead,
     /// Upload, import, edit, copy and delete an image.
     ImageManage,
+    /// Create, list and revoke share links to a VM's console (`Resource::Vm`).
+    ConsoleShare,
+    /// End a console session of `Resource::User(holder)` (`Resource::System`: a share link's).
+    ConsoleEnd,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,7 +100,11 @@ fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
                     | TaskCancel
                     | ImageRead
                     | ImageManage
-            ) || (own && matches!(action, TokenManage | ProfileUpdate | VmCreate))
+            ) || (own
+                && matches!(
+                    action,
+                    TokenManage | ProfileUpdate | VmCreate | ConsoleShare | ConsoleEnd
+                ))
         }
         Role::User => {
             own && matches!(
@@ -112,6 +120,8 @@ fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
                     | TaskCancel
                     | ImageRead
                     | ImageManage
+                    | ConsoleShare
+                    | ConsoleEnd
             )
         }
     }

@@ -1,5 +1,6 @@
 //! The SQLite pool (WAL, foreign keys, full sync), embedded migrations, and one module of queries per table.
 pub mod audit;
+pub mod consoles;
 pub mod hosts;
 pub mod images;
 pub mod meta;

@@ -2,6 +2,7 @@
 pub mod audit;
 pub mod auth;
 pub mod caller;
+pub mod consoles;
 pub mod download;
 pub mod events;
 pub mod extract;
@@ -48,6 +49,7 @@ fn api_routes(cfg: &Config) -> OpenApiRouter<AppState> {
         .merge(tasks::routes())
         .merge(pools::routes())
         .merge(images::routes())
+        .merge(consoles::routes())
         .layer(DefaultBodyLimit::max(256 * 1024));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(limited)

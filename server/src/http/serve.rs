@@ -71,6 +71,7 @@ pub async fn serve(
         let svc = tower::service_fn(move |req: axum::http::Request<Incoming>| {
             let (mut parts, body) = req.into_parts();
             parts.extensions.insert(ConnectInfo(addr));
+            parts.extensions.insert(Working(in_flight.clone()));
             let body = axum::body::Body::new(Tracked {
                 inner: body,
                 busy: in_flight.clone(),
@@ -101,7 +102,7 @@ pub async fn serve(
 /// What a connection's server side is doing: requests being worked on, and whether a handler is waiting for the
 /// client to send more of a body (that wait is the client's idleness, not the server's work).
 #[derive(Default)]
-struct Busy {
+pub struct Busy {
     in_flight: AtomicUsize,
     awaiting_body: AtomicUsize,
 }
@@ -112,8 +113,19 @@ impl Busy {
     }
 }
 
+/// A connection's activity, for handlers that keep working after their answer (a WebSocket session): while
+/// they hold `hold()`, the connection's idle timeout leaves it alone and their own timeouts apply.
+#[derive(Clone)]
+pub struct Working(Arc<Busy>);
+
+impl Working {
+    pub fn hold(&self) -> InFlight {
+        InFlight::new(self.0.clone())
+    }
+}
+
 /// Counts a request as being worked on until its handler has answered.
-struct InFlight(Arc<Busy>);
+pub struct InFlight(Arc<Busy>);
 
 impl InFlight {
     fn new(b: Arc<Busy>) -> Self {

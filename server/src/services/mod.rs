@@ -2,6 +2,9 @@
 pub mod audit;
 pub mod auth;
 pub mod cloud_init;
+pub mod console_bridge;
+pub mod console_links;
+pub mod consoles;
 pub mod convert;
 pub mod hosts;
 pub mod image_import;
@@ -11,6 +14,7 @@ pub mod placement;
 pub mod pools;
 pub mod profile;
 pub mod quota;
+pub mod rfb;
 pub mod seed;
 pub mod storage_rules;
 pub mod tasks;

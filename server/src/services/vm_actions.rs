@@ -110,6 +110,7 @@ async fn do_delete(state: &AppState, p: &Principal, uuid: &str, disks: bool) -> 
     if let Some(r) = db::vms::by_uuid(&mut tx, uuid).await? {
         inventory::forget(&mut tx, &r).await?;
     }
+    db::consoles::delete_links_of(&mut tx, uuid).await?;
     let seed = db::vm_cloud_init::delete(&mut tx, uuid).await?;
     tx.commit().await?;
     let mut report = report;

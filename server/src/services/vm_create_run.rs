@@ -220,7 +220,12 @@ pub async fn run(ctx: &tasks::Ctx) -> Result<Value> {
             .unwrap_or_default()
     };
     let tags: Vec<String> = serde_json::from_value(p["tags"].clone()).unwrap_or_default();
-    let spec = spec(&p, &ctx.state.installation, (owner_id, &owner_name), &tags, &pool_name)?;
+    let mut spec = spec(&p, &ctx.state.installation, (owner_id, &owner_name), &tags, &pool_name)?;
+    // Beyond this machine, the console bridge reaches VNC over the network: it listens there, with a password.
+    if !crate::virt::console::is_local(&host.uri) {
+        spec.vnc_listen = ctx.state.config.consoles.remote_vnc_listen.clone();
+        spec.vnc_password = Some(crate::auth::tokens::random_urlsafe(6).chars().take(8).collect());
+    }
     let xml_text = domain_xml::domain_xml(&spec).map_err(|e| Error::Internal(e.into()))?;
     note(ctx, &mut p, json!({ "domain": uuid })).await?;
     let facts = ctx
@@ -391,6 +396,8 @@ fn spec(
         disks,
         nics,
         serial_log: Some(format!("/var/log/libvirt/qemu/hangar-{uuid}-serial.log")),
+        vnc_listen: "127.0.0.1".into(),
+        vnc_password: None,
     })
 }
 

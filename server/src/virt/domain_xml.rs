@@ -49,6 +49,10 @@ pub struct DomainSpec {
     pub nics: Vec<NicSpec>,
     /// Where the serial console's output is also written (on the host).
     pub serial_log: Option<String>,
+    /// The VNC server's listen address (`127.0.0.1` on the local host; reachable from Hangar on others).
+    pub vnc_listen: String,
+    /// Set where VNC listens beyond the loopback; Hangar's console bridge answers it.
+    pub vnc_password: Option<String>,
 }
 
 fn empty(w: &mut W, name: &str, attrs: &[(&str, &str)]) -> IoResult<()> {
@@ -173,16 +177,16 @@ pub fn domain_xml(s: &DomainSpec) -> IoResult<String> {
                         empty(w, "target", &[("type", "virtio"), ("name", "org.qemu.guest_agent.0")])
                     })?;
                 empty(w, "input", &[("type", "tablet"), ("bus", "usb")])?;
-                empty(
-                    w,
-                    "graphics",
-                    &[
-                        ("type", "vnc"),
-                        ("port", "-1"),
-                        ("autoport", "yes"),
-                        ("listen", "127.0.0.1"),
-                    ],
-                )?;
+                let mut graphics = vec![
+                    ("type", "vnc"),
+                    ("port", "-1"),
+                    ("autoport", "yes"),
+                    ("listen", s.vnc_listen.as_str()),
+                ];
+                if let Some(p) = &s.vnc_password {
+                    graphics.push(("passwd", p.as_str()));
+                }
+                empty(w, "graphics", &graphics)?;
                 w.create_element("video")
                     .write_inner_content(|w| empty(w, "model", &[("type", "vga")]))?;
                 empty(w, "memballoon", &[("model", "virtio")])?;
@@ -261,6 +265,8 @@ mod tests {
                 model: "virtio".into(),
             }],
             serial_log: Some("/var/log/x.log".into()),
+            vnc_listen: "0.0.0.0".into(),
+            vnc_password: Some("pa'ss".into()),
         }
     }
 
@@ -284,6 +290,12 @@ mod tests {
             .find(|n| n.has_tag_name("source") && n.has_attribute("bridge"))
             .unwrap();
         assert_eq!(br.attribute("bridge"), Some("br<0>"));
+        let (vnc, _) = crate::virt::console::parse(&x);
+        assert_eq!(
+            vnc.and_then(|v| v.password).as_deref(),
+            Some("pa'ss"),
+            "VNC password escaped and kept"
+        );
         let parsed = super::super::xml::parse_domain(&x).unwrap();
         assert_eq!(parsed.disks.len(), 2);
         assert!(

@@ -1,6 +1,7 @@
 //! The libvirt boundary: one long-lived connection per host (kept alive, reconnected with back-off),
 //! lifecycle events, and every libvirt call run off the async executor.
 pub mod conn;
+pub mod console;
 pub mod domain;
 pub mod domain_xml;
 pub mod events;

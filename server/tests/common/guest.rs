@@ -42,6 +42,11 @@ pub fn unique(prefix: &str) -> String {
 impl Guest {
     /// Defines (not starts) a tiny TCG guest; with `disk`, a 16 MiB qcow2 volume from the test pool is attached.
     pub fn define(uri: &str, prefix: &str, disk: bool) -> Guest {
+        Self::define_with(uri, prefix, disk, "")
+    }
+
+    /// As `define`, with more devices (graphics, say).
+    pub fn define_with(uri: &str, prefix: &str, disk: bool, devices: &str) -> Guest {
         assert!(
             std::path::Path::new(GUEST_DIR).join("vmlinuz").exists(),
             "the test guest is missing: run scripts/libvirt-env.sh up (make test does)"
@@ -65,7 +70,7 @@ impl Guest {
              <initrd>{GUEST_DIR}/initrd.img</initrd><cmdline>console=ttyS0 quiet panic=-1</cmdline></os>
              <features><acpi/></features><on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot>
              <devices>{disk_xml}<serial type='pty'><log file='{log}' append='on'/><target port='0'/></serial>
-             <console type='pty'><target type='serial' port='0'/></console></devices></domain>"
+             <console type='pty'><target type='serial' port='0'/></console>{devices}</devices></domain>"
         );
         let file = format!("/tmp/{name}.xml");
         std::fs::write(&file, xml).unwrap();

@@ -1,5 +1,6 @@
 //! Test harness: a real server on port 0 with a temporary data directory, and cookie-keeping clients.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+pub mod console;
 pub mod create;
 pub mod guest;
 pub mod storage;
