@@ -21,6 +21,11 @@ if [[ "${WASM_OPT:-1}" == 1 ]]; then
 fi
 mkdir -p "$STAGE/style" "$STAGE/vendor/swagger-ui" "$STAGE/vendor/tus"
 cp node_modules/tus-js-client/dist/tus.min.js "$STAGE/vendor/tus/"
+# noVNC is native ES modules with relative imports: its core and vendored helpers keep their layout.
+mkdir -p "$STAGE/vendor/novnc" "$STAGE/vendor/xterm"
+cp -r node_modules/@novnc/novnc/core node_modules/@novnc/novnc/vendor "$STAGE/vendor/novnc/"
+cp node_modules/@xterm/xterm/lib/xterm.mjs node_modules/@xterm/xterm/css/xterm.css \
+  node_modules/@xterm/addon-fit/lib/addon-fit.mjs "$STAGE/vendor/xterm/"
 cp style/*.css "$STAGE/style/"
 cp -r public/. "$STAGE/"
 for f in swagger-ui-bundle.js swagger-ui.css; do

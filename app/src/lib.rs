@@ -41,11 +41,13 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/console-share") view=pages::vms::console::ConsoleSharePage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=components::layout::Layout ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::dashboard::Dashboard ssr=SsrMode::Async/>
                     <Route path=path!("vms") view=pages::vms::list::VmList ssr=SsrMode::Async/>
                     <Route path=path!("vms/new") view=pages::vms::create::CreateVmPage ssr=SsrMode::Async/>
                     <Route path=path!("vms/:id") view=pages::vms::detail::VmDetailPage ssr=SsrMode::Async/>
+                    <Route path=path!("vms/:id/console") view=pages::vms::console::ConsolePage ssr=SsrMode::Async/>
                     <Route path=path!("hosts") view=pages::hosts::list::HostList ssr=SsrMode::Async/>
                     <Route path=path!("hosts/:id") view=pages::hosts::detail::HostDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("storage") view=pages::storage::list::PoolList ssr=SsrMode::Async/>

@@ -873,3 +873,78 @@ vm-device-floppy = floppy
 vm-device-lun = LUN
 rule-password-bad_format = at least { $min } characters
 rule-cloud_init-password-bad_format = at least { $min } characters
+
+## Consoles
+console-title = Console
+console-back = ← VM
+console-screen = Screen
+console-serial = Serial console
+console-open-screen = Open the screen
+console-open-serial = Open the serial console
+console-screenshot = Screenshot
+console-scale = Scale
+console-scale-fit = Fit the window
+console-scale-remote = Resize the guest
+console-keys = Keys…
+console-copy = Copy selection
+console-fullscreen = Full screen
+console-reconnect = Reconnect
+console-paste = Paste text as keystrokes
+console-paste-hint = Text to type into the guest, one key at a time
+console-layout = Guest keyboard layout
+console-type-it = Type it
+console-connecting = Connecting…
+console-connected = Connected
+console-connected-view-only = Connected (view only: your keys are not sent)
+console-disconnected = Disconnected
+console-typed = Typed { "{n}" } characters
+console-copied = Copied
+console-reason-vm-closed = The VM's console closed (the VM stopped or restarted). Reconnecting when it is back…
+console-reason-idle = Closed after a long time without activity.
+console-reason-ended-by-admin = An administrator ended this session.
+console-reason-signed-out = Your account changed or signed out: this session ended.
+console-reason-host-offline = The host went offline. Reconnecting when it is back…
+console-reason-link-expired = This share link has expired.
+console-reason-link-revoked = This share link was revoked.
+console-reason-frame-too-large = The browser sent a message larger than allowed; the session ended.
+console-reason-bad-input = The browser sent something that is not console data; the session ended.
+console-reason-vm-off = The VM is off. Waiting for it to start…
+console-reason-paused = The VM is paused. Waiting for it to resume…
+console-reason-no-graphics = This VM has no graphical display; try the serial console.
+console-reason-no-serial = This VM has no serial console; try the screen.
+console-reason-vnc-loopback-only = This VM's VNC server listens only on its host's loopback address: set its graphics to listen on the host's address (new VMs do this by themselves).
+console-reason-vnc-unreachable = The VM's VNC server cannot be reached from Hangar.
+console-reason-vnc-password-refused = The VM's VNC server refused its own password.
+console-reason-serial-unavailable = The serial console cannot be opened.
+console-shared-notice = A console shared with you through a link. Everything you do here is recorded.
+console-sessions = Sessions open now
+console-no-sessions = Nobody has this VM's console open.
+console-who = Who
+console-kind = Kind
+console-from = From
+console-since = Since
+console-bytes = Traffic
+console-end = End
+console-view-only = view only
+console-links = Share links
+console-links-hint = A link lets someone without an account see (or use) this VM's console until it expires. Every use is recorded.
+console-expires-minutes = Expires in (minutes)
+console-link-create = Create link
+console-link-once = Copy this link now; it is shown only once:
+console-by = Created by
+console-expires = Expires
+console-uses = Uses
+console-revoke = Revoke
+console-revoke-confirm = Revoke this link? Sessions opened with it end now.
+console-revoked = revoked
+console-expired = expired
+error-too-many-consoles = Too many console sessions are open ({ $limit } at most). Close one and try again.
+error-console-unavailable = { $reason ->
+    [vm_off] The VM is off: start it to open its console.
+    [paused] The VM is paused: resume it to open its console.
+    [no_graphics] This VM has no graphical display.
+    [no_serial] This VM has no serial console.
+   *[other] The console is not available ({ $reason }).
+}
+error-console-refused = The console connection was refused ({ $reason }). Open the console again from the VM page.
+error-link-expired = This share link has expired or was revoked.

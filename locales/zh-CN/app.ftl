@@ -861,3 +861,78 @@ vm-device-floppy = 软驱
 vm-device-lun = LUN
 rule-password-bad_format = 至少 { $min } 个字符
 rule-cloud_init-password-bad_format = 至少 { $min } 个字符
+
+## Consoles
+console-title = 控制台
+console-back = ← 虚拟机
+console-screen = 屏幕
+console-serial = 串口控制台
+console-open-screen = 打开屏幕
+console-open-serial = 打开串口控制台
+console-screenshot = 截图
+console-scale = 缩放
+console-scale-fit = 适应窗口
+console-scale-remote = 调整客户机分辨率
+console-keys = 组合键…
+console-copy = 复制所选
+console-fullscreen = 全屏
+console-reconnect = 重新连接
+console-paste = 以按键方式粘贴文本
+console-paste-hint = 要逐键输入到客户机中的文本
+console-layout = 客户机键盘布局
+console-type-it = 输入
+console-connecting = 正在连接…
+console-connected = 已连接
+console-connected-view-only = 已连接（只读：不会发送您的按键）
+console-disconnected = 已断开
+console-typed = 已输入 { "{n}" } 个字符
+console-copied = 已复制
+console-reason-vm-closed = 虚拟机的控制台已关闭（虚拟机已停止或重启）。恢复后将自动重连…
+console-reason-idle = 长时间无活动，已关闭。
+console-reason-ended-by-admin = 管理员结束了此会话。
+console-reason-signed-out = 您的账户已变更或已退出登录：此会话已结束。
+console-reason-host-offline = 宿主机已离线。恢复后将自动重连…
+console-reason-link-expired = 此分享链接已过期。
+console-reason-link-revoked = 此分享链接已被撤销。
+console-reason-frame-too-large = 浏览器发送的消息超过上限，会话已结束。
+console-reason-bad-input = 浏览器发送了非控制台数据，会话已结束。
+console-reason-vm-off = 虚拟机已关机。等待其启动…
+console-reason-paused = 虚拟机已暂停。等待其恢复…
+console-reason-no-graphics = 此虚拟机没有图形显示，请尝试串口控制台。
+console-reason-no-serial = 此虚拟机没有串口控制台，请尝试屏幕。
+console-reason-vnc-loopback-only = 此虚拟机的 VNC 只监听宿主机的回环地址：请将其图形设备改为监听宿主机的地址（新建的虚拟机会自动如此设置）。
+console-reason-vnc-unreachable = Hangar 无法连接到此虚拟机的 VNC 服务。
+console-reason-vnc-password-refused = 虚拟机的 VNC 服务拒绝了其自身的密码。
+console-reason-serial-unavailable = 无法打开串口控制台。
+console-shared-notice = 这是通过链接与您分享的控制台。您在此的所有操作都会被记录。
+console-sessions = 当前打开的会话
+console-no-sessions = 目前没有人打开此虚拟机的控制台。
+console-who = 用户
+console-kind = 类型
+console-from = 来源
+console-since = 开始于
+console-bytes = 流量
+console-end = 结束
+console-view-only = 只读
+console-links = 分享链接
+console-links-hint = 分享链接可让没有账户的人在到期前查看（或操作）此虚拟机的控制台。每次使用都会被记录。
+console-expires-minutes = 有效期（分钟）
+console-link-create = 创建链接
+console-link-once = 请立即复制此链接，它只显示一次：
+console-by = 创建者
+console-expires = 到期时间
+console-uses = 使用次数
+console-revoke = 撤销
+console-revoke-confirm = 撤销此链接？通过它打开的会话将立即结束。
+console-revoked = 已撤销
+console-expired = 已过期
+error-too-many-consoles = 打开的控制台会话过多（最多 { $limit } 个）。请关闭一个后重试。
+error-console-unavailable = { $reason ->
+    [vm_off] 虚拟机已关机：请先启动再打开控制台。
+    [paused] 虚拟机已暂停：请先恢复再打开控制台。
+    [no_graphics] 此虚拟机没有图形显示。
+    [no_serial] 此虚拟机没有串口控制台。
+   *[other] 控制台不可用（{ $reason }）。
+}
+error-console-refused = 控制台连接被拒绝（{ $reason }）。请从虚拟机页面重新打开控制台。
+error-link-expired = 此分享链接已过期或已被撤销。

@@ -513,3 +513,32 @@ pub async fn run(
     };
     pump_split(tx, rx, target, &mut input, first, limits, meter).await
 }
+
+/// The pump alone, between a WebSocket and any byte stream, with nobody's session around it: what the benchmark
+/// measures against other proxies (the same code that serves users, without the ticket and the recording).
+pub async fn pump_plain<T: Target>(ws: WebSocket, target: T, limits: &PumpLimits) -> &'static str {
+    let live = Live {
+        id: 0,
+        holder: super::consoles::Holder {
+            user_id: None,
+            name: String::new(),
+            link_id: None,
+        },
+        vm_uuid: String::new(),
+        host_id: 0,
+        kind: ConsoleKind::Vnc,
+        view_only: false,
+        source: String::new(),
+        started_at: 0,
+        to_vm: Default::default(),
+        from_vm: Default::default(),
+        end: tokio::sync::watch::channel(None).0,
+    };
+    let ok = || None;
+    let meter = Meter {
+        live: &live,
+        deadline: None,
+        still_ok: &ok,
+    };
+    pump(ws, target, Input::Pass, Vec::new(), limits, meter).await
+}

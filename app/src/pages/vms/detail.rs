@@ -31,9 +31,12 @@ pub fn VmDetailPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let can = me.await.map(|m| m.can).unwrap_or_default();
+                let me = me.await.ok();
+                let can = me.as_ref().map(|m| m.can.clone()).unwrap_or_default();
+                let is_admin = me.as_ref().is_some_and(|m| m.user.role == crate::api::Role::Admin);
+                let my_name = me.map(|m| m.user.username).unwrap_or_default();
                 match vm.await {
-                    Ok(d) => view! { <VmView detail=d can isos/> }.into_any(),
+                    Ok(d) => view! { <VmView detail=d can isos is_admin my_name/> }.into_any(),
                     Err(e) => view! { <PageError error=e/> <p><a href="/vms">{t!(use_i18n(), "vms-back")}</a></p> }.into_any(),
                 }
             })}
@@ -64,6 +67,8 @@ fn VmView(
     detail: VmDetail,
     can: Capabilities,
     isos: Resource<Result<Vec<crate::api::Image>, ApiError>>,
+    is_admin: bool,
+    my_name: String,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let id = detail.vm.id.clone();
@@ -151,6 +156,9 @@ fn VmView(
                 <ActionBar id=id.clone() state actions=VmAction::ALL.to_vec() on_done/>
             </div>
             <Show when=move || shutting_down.get() && state.get().is_up()>{force_off.clone()}</Show>
+        })}
+        {can_act.then(|| view! {
+            <super::console::ConsolePanel id=id.clone() is_admin my_name=my_name.clone()/>
         })}
         {can.edit_vms.then(|| view! {
             <super::devices::InstallBanner id=id_install detail error on_change=Callback::new(move |_| refresh_install())/>

@@ -34,7 +34,7 @@ where
 
 /// Asks before a change that cannot simply be taken back (the browser's own dialog; during SSR nothing is
 /// clicked).
-fn confirmed(i18n: crate::i18n::I18n, key: &str, args: &[(&'static str, String)]) -> bool {
+pub(super) fn confirmed(i18n: crate::i18n::I18n, key: &str, args: &[(&'static str, String)]) -> bool {
     #[cfg(feature = "hydrate")]
     {
         let msg = crate::i18n::lookup_args(i18n.0.get_untracked(), key, args);
