@@ -948,3 +948,13 @@ error-console-unavailable = { $reason ->
 }
 error-console-refused = The console connection was refused ({ $reason }). Open the console again from the VM page.
 error-link-expired = This share link has expired or was revoked.
+console-send-keys = Send
+console-copy-failed = The browser did not allow copying (it needs HTTPS or localhost).
+console-nothing-selected = Select text in the terminal first.
+console-link-invalid = This link is not valid or no longer works. Ask whoever shared it for a new one.
+console-reason-ended-by-user = You ended this session from the VM page.
+console-interactive = interactive
+vm-event-console-open = console opened
+vm-event-console-close = console closed
+vm-event-console-refused = console refused
+console-reason-serial-busy = Someone is using the serial console: watching starts when they close it.

@@ -53,10 +53,19 @@ function init(root) {
   let kind = root.dataset.kind || "vnc";
   const screen = root.querySelector("[data-screen]");
   const statusEl = root.querySelector("[data-status]");
+  let steady = ["", ""];
   const setStatus = (text, cls) => {
+    steady = [text, cls];
     statusEl.textContent = text;
     statusEl.className = "console-status " + (cls || "");
     root.dataset.state = cls || "";
+  };
+  // A passing note ("Copied"): shown for two seconds, then the connection's state again.
+  let noteTimer = null;
+  const note = (text) => {
+    clearTimeout(noteTimer);
+    statusEl.textContent = text;
+    noteTimer = setTimeout(() => { statusEl.textContent = steady[0]; }, 2000);
   };
   let rfb = null, term = null, ws = null, userClosed = false, viewOnly = false, retry = null;
 
@@ -96,29 +105,43 @@ function init(root) {
   function scheduleRetry(why) {
     clearTimeout(retry);
     if (userClosed) return;
-    const final = ["ended_by_admin", "signed_out", "link_revoked", "link_expired", "frame_too_large", "bad_input"];
+    const final = ["ended_by_admin", "ended_by_user", "signed_out", "link_revoked", "link_expired", "frame_too_large", "bad_input"];
     if (final.includes(why)) return;
-    retry = setTimeout(connect, why === "vm_off" || why === "vm_closed" || why === "paused" ? 3000 : 5000);
+    const soon = why === "vm_off" || why === "vm_closed" || why === "paused";
+    retry = setTimeout(() => connect(true), soon ? 3000 : 5000);
   }
 
   function closed(ev) {
+    // A socket replaced by a newer one (reconnect, kind switch) says nothing about the current session.
+    if (ev.target !== ws) return;
     const why = ev.reason || "";
     setStatus(L("reason-" + why) !== "reason-" + why ? L("reason-" + why) : L("disconnected"), "off");
     scheduleRetry(why || "vm_closed");
   }
 
-  async function connect() {
+  async function connect(quiet) {
     clearTimeout(retry);
     teardown();
     userClosed = false;
-    setStatus(L("connecting"), "connecting");
+    // While waiting for the VM to come back, the reason stays on screen instead of flickering.
+    if (quiet !== true) setStatus(L("connecting"), "connecting");
     let t;
     try {
       t = await ticket();
     } catch (e) {
-      setStatus(e.message, "error");
-      // An off or paused VM: wait for it. Anything else (a refusal) stays on screen.
-      if (e.code === "console_unavailable" && (e.reason === "vm_off" || e.reason === "paused")) scheduleRetry(e.reason);
+      // An off or paused VM: say that we wait for it, and wait. Anything else (a refusal) stays on screen.
+      if (e.code === "console_unavailable" && (e.reason === "vm_off" || e.reason === "paused")) {
+        setStatus(L("reason-" + e.reason), "off");
+        scheduleRetry(e.reason);
+      } else if (share && (e.status === 404 || e.status === 400)) {
+        setStatus(L("link-invalid"), "error");
+        root.classList.add("dead");
+      } else if (share && e.status === 410) {
+        setStatus(e.message, "error");
+        root.classList.add("dead");
+      } else {
+        setStatus(e.message, "error");
+      }
       return;
     }
     kind = t.kind;
@@ -174,18 +197,19 @@ function init(root) {
     for (const k of keys) rfb.sendKey(k, CODES[k] || null, true);
     for (const k of [...keys].reverse()) rfb.sendKey(k, CODES[k] || null, false);
   }
-  root.querySelectorAll("[data-keys]").forEach((b) => b.addEventListener("click", () => {
-    const v = b.dataset.keys || b.value;
+  const sendKeys = (v) => {
     if (!v) return;
     if (v === "cad") { if (rfb && !viewOnly) rfb.sendCtrlAltDel(); }
     else if (v === "alt-tab") combo([XK.Alt_L, XK.Tab]);
     else if (v === "print") combo([XK.Print]);
     else if (v.startsWith("caf")) combo([XK.Control_L, XK.Alt_L, XK.F1 + Number(v.slice(3)) - 1]);
-    if (b.tagName === "SELECT") b.value = "";
     rfb && rfb.focus();
-  }));
-  const keySel = root.querySelector("select[data-keys]");
-  keySel && keySel.addEventListener("change", () => keySel.dispatchEvent(new Event("click")));
+  };
+  root.querySelectorAll("button[data-keys]").forEach((b) => b.addEventListener("click", () => sendKeys(b.dataset.keys)));
+  // The menu only chooses (arrow keys move through it); its button sends.
+  const keySel = root.querySelector("select[data-keys-menu]");
+  const keySend = root.querySelector("[data-keys-send]");
+  keySend && keySend.addEventListener("click", () => sendKeys(keySel && keySel.value));
 
   // Paste as typed keystrokes (the guest has no clipboard to share): VNC through key events, serial as bytes.
   const pasteBtn = root.querySelector("[data-paste]");
@@ -205,13 +229,17 @@ function init(root) {
       }
       rfb.focus();
     }
-    setStatus(L("typed").replace("{n}", String([...text].length)), "on");
+    note(L("typed").replace("{n}", String([...text].length)));
+    if (term) term.focus();
   });
 
   const copyBtn = root.querySelector("[data-copy]");
   copyBtn && copyBtn.addEventListener("click", async () => {
     if (term && term.hasSelection()) {
-      try { await navigator.clipboard.writeText(term.getSelection()); setStatus(L("copied"), "on"); } catch (_) {}
+      try { await navigator.clipboard.writeText(term.getSelection()); note(L("copied")); }
+      catch (_) { note(L("copy-failed")); }
+    } else {
+      note(L("nothing-selected"));
     }
   });
 

@@ -106,6 +106,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         );
     }
     tokio::spawn(services::consoles::watch_principals(state.clone()));
+    tokio::spawn(services::consoles::revalidate_loop(state.clone()));
     tokio::spawn(services::uploads::expire_loop(state.clone()));
     let api = http::api_router(state.clone(), auth::session::layer(store, &config));
     let app = http::app(api);

@@ -253,7 +253,8 @@ async fn tickets_are_single_use_and_bound_and_refusals_are_audited() {
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (code, reason) = console::closed(&mut open[0]).await;
-    assert_eq!((code, reason.as_str()), (4001, "ended_by_admin"));
+    // The admin ended a session of their own: said as such (another's would be `ended_by_admin`).
+    assert_eq!((code, reason.as_str()), (4001, "ended_by_user"));
     let ends: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'console.end' AND result = 'ok'")
         .fetch_one(&srv.state().db)
         .await
@@ -429,19 +430,51 @@ async fn share_links_view_only_revoked_and_expired() {
         opened.iter().any(|d| d["link"] == watch_id && d["view_only"] == true),
         "{opened:?}"
     );
-    // Nothing is left reading a console stream once its sessions ended.
+    // Nothing is left reading this VM's console once its sessions ended.
     eventually(20, "serial reader threads gone", || async {
-        (serial_threads() == 0).then_some(())
+        (serial_threads(&g.uuid) == 0).then_some(())
     })
     .await;
 }
 
-fn serial_threads() -> usize {
+/// Threads reading the serial console of the VM (named `sc-` and the UUID's first 8 digits).
+fn serial_threads(uuid: &str) -> usize {
+    let name = format!("sc-{}", &uuid[..8]);
     std::fs::read_dir("/proc/self/task")
         .unwrap()
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|c| c.trim() == "serial-console")
+        .filter(|c| c.trim() == name)
         .count()
+}
+
+#[tokio::test]
+async fn a_closed_serial_session_leaves_no_reader_behind() {
+    let srv = TestServer::start().await;
+    let admin = srv.admin().await;
+    srv.add_host(&admin, "local", LOCAL).await;
+    // With a disk, the guest prints nothing once booted: the reader waits on a quiet console.
+    let g = Guest::define_with(LOCAL, "hangar-con-quiet", true, "");
+    virsh(LOCAL, &["start", &g.name]).unwrap();
+    g.wait_ready(1).await;
+    srv.wait_vm(&admin, &g.uuid, Some("running")).await;
+    for _ in 0..3 {
+        let t = console::ticket(&admin, &g.uuid, "serial").await;
+        let mut ws = console::open(&srv.base, &t.url, Some(&srv.base), None).await.unwrap();
+        ws.send(Message::binary(b"\necho QUIET-$((40+2))\n".to_vec()))
+            .await
+            .unwrap();
+        console::read_until(&mut ws, "QUIET-42", 30).await.unwrap();
+        assert_eq!(serial_threads(&g.uuid), 1);
+        ws.close(None).await.unwrap();
+        eventually(10, "the serial reader gone", || async {
+            (serial_threads(&g.uuid) == 0).then_some(())
+        })
+        .await;
+    }
+    eventually(10, "no session left", || async {
+        (srv.state().consoles.count() == 0).then_some(())
+    })
+    .await;
 }
 
 fn rss_kib() -> u64 {
@@ -493,4 +526,80 @@ async fn two_hundred_idle_sessions_stay_small() {
         (srv.state().consoles.count() == 0).then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn limits_hold_at_once_and_links_end_with_their_creators_rights() {
+    let srv = TestServer::start_with(|c| c.consoles.max_sessions_per_user = 2).await;
+    let admin = srv.admin().await;
+    srv.add_host(&admin, "local", LOCAL).await;
+    let g = running_guest(&srv, &admin, LOCAL, VNC_LOCAL).await;
+    // Five tickets, five upgrades at the same moment: two sessions, three refusals.
+    let mut tickets = Vec::new();
+    for _ in 0..5 {
+        tickets.push(console::ticket(&admin, &g.uuid, "vnc").await);
+    }
+    let base = srv.base.clone();
+    let opened =
+        futures::future::join_all(tickets.iter().map(|t| console::open(&base, &t.url, Some(&base), None))).await;
+    let (ok, refused): (Vec<_>, Vec<_>) = opened.into_iter().partition(|r| r.is_ok());
+    assert_eq!(ok.len(), 2, "{refused:?}");
+    assert!(refused.iter().all(|r| r.as_ref().err() == Some(&429)), "{refused:?}");
+    drop(ok);
+    eventually(10, "sessions closed", || async {
+        (srv.state().consoles.count() == 0).then_some(())
+    })
+    .await;
+
+    // A link made by the VM's owner stops working once the VM is someone else's.
+    let u1 = srv.create_user(&admin, "una", PW_USER, "user").await;
+    let u2 = srv.create_user(&admin, "ugo", PW_USER, "user").await;
+    let vm = format!("/api/v1/vms/{}", g.uuid);
+    assert_eq!(
+        admin.call(Method::PATCH, &vm, Some(json!({ "owner_id": u1 }))).await.0,
+        StatusCode::OK
+    );
+    let mut una = srv.client();
+    una.login_ok("una", PW_USER).await;
+    let (s, l) = una
+        .call(
+            Method::POST,
+            &format!("{vm}/console-links"),
+            Some(json!({"kind": "vnc", "expires_minutes": 30})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{l}");
+    assert_eq!(
+        l["link"]["view_only"], true,
+        "links are view-only unless asked otherwise"
+    );
+    let token = l["url"].as_str().unwrap().split('#').nth(1).unwrap().to_string();
+    let stranger = srv.client();
+    let (s, t) = stranger
+        .call(
+            Method::POST,
+            "/api/v1/console-links/open",
+            Some(json!({ "token": token })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let mut ws = console::open(&srv.base, t["url"].as_str().unwrap(), Some(&srv.base), None)
+        .await
+        .unwrap();
+    console::rfb_handshake(&mut ws, &mut Reader::new()).await;
+    assert_eq!(
+        admin.call(Method::PATCH, &vm, Some(json!({ "owner_id": u2 }))).await.0,
+        StatusCode::OK
+    );
+    // The open session ends at the next check, and the link opens nothing more.
+    let (code, reason) = console::closed(&mut ws).await;
+    assert_eq!((code, reason.as_str()), (4004, "link_revoked"));
+    let (s, _) = stranger
+        .call(
+            Method::POST,
+            "/api/v1/console-links/open",
+            Some(json!({ "token": token })),
+        )
+        .await;
+    assert_eq!(s, StatusCode::GONE);
 }

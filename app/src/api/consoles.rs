@@ -92,13 +92,18 @@ pub struct ConsoleLink {
     pub uses: i64,
 }
 
+fn yes() -> bool {
+    true
+}
+
 /// `POST /api/v1/vms/{id}/console-links`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct NewConsoleLink {
     pub kind: ConsoleKind,
-    /// Only watch: keys, pointer, clipboard and resizes are dropped by the bridge.
-    #[serde(default)]
+    /// Only watch (the default): keys, pointer, clipboard and resizes are dropped by the bridge.
+    #[serde(default = "yes")]
     pub view_only: bool,
     /// Minutes until the link stops working (1 … the configured maximum).
     pub expires_minutes: i64,

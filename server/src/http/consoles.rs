@@ -113,9 +113,9 @@ pub async fn ws(
         }
     }
     let c = &state.config.consoles;
-    state
+    let slot = state
         .consoles
-        .check_limits(&t.holder, c.max_sessions, c.max_sessions_per_user)?;
+        .admit(&t.holder, c.max_sessions, c.max_sessions_per_user)?;
     let max = c.max_frame_bytes;
     Ok(upgrade
         .max_message_size(max)
@@ -123,7 +123,8 @@ pub async fn ws(
         .on_upgrade(move |socket| async move {
             // The connection is busy while the session lasts: the console's own idle timeout applies.
             let _busy = working.map(|w| w.0.hold());
-            session(state, t, source, socket).await
+            session(state, t, source, socket).await;
+            drop(slot);
         }))
 }
 
@@ -192,7 +193,12 @@ async fn session(state: AppState, t: Ticket, source: String, socket: WebSocket) 
         .await
         .unwrap_or(false)
     {
-        let _ = live.end.send_replace(Some("signed_out"));
+        let reason = if t.holder.link_id.is_some() {
+            "link_revoked"
+        } else {
+            "signed_out"
+        };
+        let _ = live.end.send_replace(Some(reason));
     }
     let limits = PumpLimits {
         max_message: state.config.consoles.max_frame_bytes,

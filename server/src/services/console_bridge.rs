@@ -49,7 +49,7 @@ pub fn close_code(reason: &str) -> u16 {
         "frame_too_large" => 1009,
         "bad_input" | "bad_handshake" => 1008,
         "idle" => 4000,
-        "ended_by_admin" => 4001,
+        "ended_by_admin" | "ended_by_user" => 4001,
         "signed_out" => 4002,
         "host_offline" => 4003,
         "link_expired" | "link_revoked" => 4004,
@@ -386,10 +386,12 @@ pub async fn serial_target(state: &AppState, t: &Ticket) -> Result<(Boxed, Vec<u
         .connection(host.id, &host.name)
         .map_err(|e| unreachable("host_offline", e.to_string()))?;
     let uuid = t.vm_uuid.clone();
-    let stream = tokio::task::spawn_blocking(move || console::open_serial(&conn, &uuid))
+    // Watching must not take the console from someone using it; using it takes it over.
+    let force = !t.view_only;
+    let stream = tokio::task::spawn_blocking(move || console::open_serial(&conn, &uuid, force))
         .await
         .map_err(|e| unreachable("serial_unavailable", e.to_string()))?
-        .map_err(|e| unreachable("serial_unavailable", e.to_string()))?;
+        .map_err(|e| unreachable(if force { "serial_unavailable" } else { "serial_busy" }, e.to_string()))?;
     let stream = Arc::new(stream);
     let (ours, theirs) = tokio::io::duplex(64 * 1024);
     let (mut their_rd, mut their_wr) = tokio::io::split(theirs);
@@ -397,7 +399,8 @@ pub async fn serial_target(state: &AppState, t: &Ticket) -> Result<(Boxed, Vec<u
     let reader = stream.clone();
     let rt = tokio::runtime::Handle::current();
     std::thread::Builder::new()
-        .name("serial-console".into())
+        // `sc-` and the VM's first 8 hex digits: which VM's console a thread reads (a Linux thread name holds 15).
+        .name(format!("sc-{}", &t.vm_uuid[..t.vm_uuid.len().min(8)]))
         .spawn(move || {
             let mut buf = vec![0u8; 16 * 1024];
             loop {

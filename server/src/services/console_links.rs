@@ -134,6 +134,11 @@ pub async fn open(state: &AppState, caller: &Caller, token: &str) -> Result<Cons
         refused(why, Some(link.id)).await;
         return Err(Error::LinkExpired);
     }
+    // The link speaks for its creator: once they may no longer share the VM, it opens nothing.
+    if !consoles::link_creator_may_share(state, &link).await? {
+        refused("creator_lost_access", Some(link.id)).await;
+        return Err(Error::LinkExpired);
+    }
     let vm = super::vms::row(state, &link.vm_uuid).await?;
     let kind = app::api::ConsoleKind::parse(&link.kind).unwrap_or(app::api::ConsoleKind::Vnc);
     let ticket = consoles::open_for_link(state, &vm, &link, kind).await?;

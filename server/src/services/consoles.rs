@@ -26,6 +26,9 @@ pub struct Holder {
     pub link_id: Option<i64>,
 }
 
+/// Tickets one holder may have waiting at once: enough for a few tabs, too few to fill the table.
+const TICKETS_PER_HOLDER: usize = 16;
+
 impl Holder {
     fn key(&self) -> String {
         match (self.user_id, self.link_id) {
@@ -87,6 +90,35 @@ impl Live {
 pub struct Consoles {
     tickets: Mutex<HashMap<String, Ticket>>,
     live: Mutex<HashMap<i64, Arc<Live>>>,
+    /// Sessions admitted (being set up or open), per holder: what the limits count, taken under one lock.
+    slots: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One admitted session's place in the limits; given back when dropped (the session ended or never started).
+pub struct Slot {
+    slots: Arc<Mutex<HashMap<String, usize>>>,
+    key: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut m = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.key);
+            }
+        }
+    }
+}
+
+fn limit_error(holder: &Holder, scope_each: bool, limit: usize) -> Error {
+    let scope = match (scope_each, holder.link_id.is_some()) {
+        (false, _) => "total",
+        (true, true) => "link",
+        (true, false) => "user",
+    };
+    Error::ConsoleLimit { scope, limit }
 }
 
 /// Why a ticket was refused at the WebSocket, for the audit log and the close frame.
@@ -120,7 +152,8 @@ impl Consoles {
         let now = Instant::now();
         let mut t = self.tickets();
         t.retain(|_, v| v.expires > now);
-        if t.len() >= MAX_TICKETS {
+        let key = holder.key();
+        if t.len() >= MAX_TICKETS || t.values().filter(|v| v.holder.key() == key).count() >= TICKETS_PER_HOLDER {
             return Err(Error::Busy { retry_after: 5 });
         }
         t.insert(
@@ -148,24 +181,35 @@ impl Consoles {
         Ok(t)
     }
 
-    /// Refuses when the holder or everyone together has as many sessions as allowed.
+    /// Refuses when the holder or everyone together has as many sessions as allowed (a courtesy check when a
+    /// ticket is asked for; `admit` is the one that counts).
     pub fn check_limits(&self, holder: &Holder, max_total: usize, max_each: usize) -> Result<()> {
-        let live = self.sessions();
-        let key = holder.key();
-        let mine = live.values().filter(|l| l.holder.key() == key).count();
-        if mine >= max_each {
-            return Err(Error::ConsoleLimit {
-                scope: "user",
-                limit: max_each,
-            });
+        let m = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if m.get(&holder.key()).copied().unwrap_or(0) >= max_each {
+            return Err(limit_error(holder, true, max_each));
         }
-        if live.len() >= max_total {
-            return Err(Error::ConsoleLimit {
-                scope: "total",
-                limit: max_total,
-            });
+        if m.values().sum::<usize>() >= max_total {
+            return Err(limit_error(holder, false, max_total));
         }
         Ok(())
+    }
+
+    /// Takes a place for a session under the limits, checked and counted under one lock, so sessions opened at
+    /// the same moment cannot all slip past the limit.
+    pub fn admit(&self, holder: &Holder, max_total: usize, max_each: usize) -> Result<Slot> {
+        let mut m = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let key = holder.key();
+        if m.get(&key).copied().unwrap_or(0) >= max_each {
+            return Err(limit_error(holder, true, max_each));
+        }
+        if m.values().sum::<usize>() >= max_total {
+            return Err(limit_error(holder, false, max_total));
+        }
+        *m.entry(key.clone()).or_insert(0) += 1;
+        Ok(Slot {
+            slots: self.slots.clone(),
+            key,
+        })
     }
 
     pub fn add(&self, live: Arc<Live>) {
@@ -229,29 +273,70 @@ pub async fn watch_principals(state: AppState) {
 /// standing while it was being set up (which `watch_principals` could not see yet) still ends it.
 pub async fn still_allowed(state: &AppState, holder: &Holder, vm_uuid: &str) -> Result<bool> {
     if let Some(link) = holder.link_id {
-        let mut c = state.db.acquire().await?;
-        return Ok(db::consoles::link(&mut c, link)
-            .await?
-            .is_some_and(|l| l.live(db::now_ms())));
+        let row = {
+            let mut c = state.db.acquire().await?;
+            db::consoles::link(&mut c, link).await?
+        };
+        let Some(row) = row.filter(|l| l.live(db::now_ms())) else {
+            return Ok(false);
+        };
+        // A link speaks for its creator: it works only while they may still share this VM.
+        return link_creator_may_share(state, &row).await;
     }
     let Some(uid) = holder.user_id else {
         return Ok(false);
     };
+    let Some(p) = principal_of(state, uid).await? else {
+        return Ok(false);
+    };
+    let Ok(vm) = super::vms::row(state, vm_uuid).await else {
+        return Ok(false);
+    };
+    Ok(authorize(&p, Action::VmOperate, Resource::Vm(vm.owner_id)).is_ok())
+}
+
+async fn principal_of(state: &AppState, uid: i64) -> Result<Option<Principal>> {
     let user = {
         let mut c = state.db.acquire().await?;
         db::users::by_id(&mut c, uid).await?
     };
-    let Some(user) = user.filter(|u| !u.disabled) else {
+    Ok(user.filter(|u| !u.disabled).map(|u| Principal {
+        id: u.id,
+        role: u.role(),
+        username: u.username,
+        via_token: false,
+    }))
+}
+
+/// Whether a share link's creator still exists, is enabled and may share its VM (the VM may have changed owner).
+pub(super) async fn link_creator_may_share(state: &AppState, link: &db::consoles::LinkRow) -> Result<bool> {
+    let Some(p) = principal_of(state, link.created_by).await? else {
         return Ok(false);
     };
-    let p = Principal {
-        id: user.id,
-        role: user.role(),
-        username: user.username,
-        via_token: false,
+    let Ok(vm) = super::vms::row(state, &link.vm_uuid).await else {
+        return Ok(false);
     };
-    let vm = super::vms::row(state, vm_uuid).await?;
-    Ok(authorize(&p, Action::VmOperate, Resource::Vm(vm.owner_id)).is_ok())
+    Ok(authorize(&p, Action::ConsoleShare, Resource::Vm(vm.owner_id)).is_ok())
+}
+
+/// Every few seconds, each open session's holder is checked again (owner changes, demotions, a link's creator
+/// losing the VM): what no event announces still ends the sessions it should.
+pub async fn revalidate_loop(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        let live: Vec<Arc<Live>> = state.consoles.sessions().values().cloned().collect();
+        for l in live {
+            if let Ok(false) = still_allowed(&state, &l.holder, &l.vm_uuid).await {
+                let reason = if l.holder.link_id.is_some() {
+                    "link_revoked"
+                } else {
+                    "signed_out"
+                };
+                let _ = l.end.send_replace(Some(reason));
+            }
+        }
+    }
 }
 
 /// Refuses a console the VM cannot give now, with a reason the page explains.
@@ -343,11 +428,12 @@ pub async fn sessions(state: &AppState, caller: &Caller, uuid: &str) -> Result<V
     Ok(state.consoles.of_vm(uuid).iter().map(|l| l.to_api()).collect())
 }
 
-fn may_end(p: &Principal, l: &Live) -> bool {
+fn may_end(p: &Principal, l: &Live, vm_owner: Option<i64>) -> bool {
     match l.holder.user_id {
         // Admins end anyone's; everyone may end their own.
         Some(owner) => authorize(p, Action::ConsoleEnd, Resource::User(owner)).is_ok(),
-        None => authorize(p, Action::ConsoleEnd, Resource::System).is_ok(),
+        // A share link's session: whoever may share the VM (its owner, admins).
+        None => authorize(p, Action::ConsoleShare, Resource::Vm(vm_owner)).is_ok(),
     }
 }
 
@@ -357,15 +443,21 @@ pub async fn end(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     let Some(l) = state.consoles.get(id) else {
         return Err(Error::NotFound("console_session"));
     };
-    if !may_end(p, &l) {
+    let vm = super::vms::row(state, &l.vm_uuid).await.ok();
+    if !may_end(p, &l, vm.as_ref().and_then(|v| v.owner_id)) {
         // Someone else's session on a VM the caller cannot see does not exist for them.
-        let vm = super::vms::row(state, &l.vm_uuid).await.ok();
         if vm.is_none_or(|vm| !p.sees_vm(vm.owner_id)) {
             return Err(Error::NotFound("console_session"));
         }
         return Err(Error::Forbidden);
     }
-    let _ = l.end.send_replace(Some("ended_by_admin"));
+    // The holder closing their own session from the VM page is not an administrator's doing.
+    let reason = if l.holder.user_id == Some(p.id) {
+        "ended_by_user"
+    } else {
+        "ended_by_admin"
+    };
+    let _ = l.end.send_replace(Some(reason));
     let details = json!({ "session": id, "vm": l.vm_uuid, "user": l.holder.name, "kind": l.kind.as_str() });
     audit::record_alone(
         state,

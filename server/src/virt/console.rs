@@ -91,12 +91,13 @@ pub fn open_vnc_socket(c: &Connect, uuid: &str) -> Result<std::os::unix::net::Un
     Ok(s)
 }
 
-/// The serial console as a blocking stream. `FORCE`: a newer session takes the console over from an older one
-/// (libvirt allows one per port), as `virsh console --force` does.
-pub fn open_serial(c: &Connect, uuid: &str) -> Result<Stream, virt::error::Error> {
+/// The serial console as a blocking stream. libvirt allows one per port: with `force` a newer session takes the
+/// console over from an older one, as `virsh console --force` does; without, it fails while one is open.
+pub fn open_serial(c: &Connect, uuid: &str, force: bool) -> Result<Stream, virt::error::Error> {
     let dom: Domain = super::domain::lookup(c, uuid)?;
     let stream = Stream::new(c, 0)?;
-    dom.open_console(None, &stream, sys::VIR_DOMAIN_CONSOLE_FORCE)?;
+    let flags = if force { sys::VIR_DOMAIN_CONSOLE_FORCE } else { 0 };
+    dom.open_console(None, &stream, flags)?;
     Ok(stream)
 }
 

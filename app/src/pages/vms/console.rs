@@ -19,6 +19,10 @@ fn labels(i18n: crate::i18n::I18n) -> impl Fn() -> String {
             "disconnected",
             "typed",
             "copied",
+            "copy-failed",
+            "nothing-selected",
+            "link-invalid",
+            "reason-ended_by_user",
             "reason-vm_closed",
             "reason-idle",
             "reason-ended_by_admin",
@@ -36,11 +40,20 @@ fn labels(i18n: crate::i18n::I18n) -> impl Fn() -> String {
             "reason-vnc_unreachable",
             "reason-vnc_password_refused",
             "reason-serial_unavailable",
+            "reason-serial_busy",
         ] {
             m.insert(k.to_string(), serde_json::Value::String(l(&k.replace('_', "-"))));
         }
         serde_json::Value::Object(m).to_string()
     }
+}
+
+fn kind_label(i18n: crate::i18n::I18n, k: ConsoleKind) -> impl Fn() -> String {
+    let key = match k {
+        ConsoleKind::Vnc => "console-screen",
+        ConsoleKind::Serial => "console-serial",
+    };
+    move || crate::i18n::lookup(i18n.0.get(), key, key)
 }
 
 fn now_ms() -> i64 {
@@ -98,12 +111,12 @@ fn ConsoleView(vm: String, kind: String, share: bool) -> impl IntoView {
                     </select>
                 </label>
                 <button class="btn small vnc-only input-only" data-keys="cad" data-testid="console-cad">"Ctrl+Alt+Del"</button>
-                <select class="vnc-only input-only" data-keys="" aria-label=move || crate::tr!(i18n, "console-keys") data-testid="console-keys">
-                    <option value="">{t!(i18n, "console-keys")}</option>
+                <select class="vnc-only input-only" data-keys-menu="" aria-label=move || crate::tr!(i18n, "console-keys") data-testid="console-keys">
                     <option value="alt-tab">"Alt+Tab"</option>
                     <option value="print">"PrintScreen"</option>
                     {fkeys}
                 </select>
+                <button class="btn small vnc-only input-only" data-keys-send="" data-testid="console-keys-send">{t!(i18n, "console-send-keys")}</button>
                 {screenshot}
                 <button class="btn small serial-only" data-copy="">{t!(i18n, "console-copy")}</button>
                 <button class="btn small" data-fullscreen="">{t!(i18n, "console-fullscreen")}</button>
@@ -247,7 +260,10 @@ pub fn ConsolePanel(id: String, is_admin: bool, my_name: String) -> impl IntoVie
             });
         }
     };
-    let (vnc_href, serial_href) = (format!("/vms/{id}/console?kind=vnc"), format!("/vms/{id}/console?kind=serial"));
+    let (vnc_href, serial_href) = (
+        format!("/vms/{id}/console?kind=vnc"),
+        format!("/vms/{id}/console?kind=serial"),
+    );
     view! {
         <section class="card" data-testid="console-panel">
             <h2>{t!(i18n, "console-title")}</h2>
@@ -269,7 +285,7 @@ pub fn ConsolePanel(id: String, is_admin: bool, my_name: String) -> impl IntoVie
                         view! {
                             <tr>
                                 <td>{s.user.clone()} {s.view_only.then(|| view! { " " <span class="tag">{t!(i18n, "console-view-only")}</span> })}</td>
-                                <td>{s.kind.as_str().to_uppercase()}</td>
+                                <td>{kind_label(i18n, s.kind)}</td>
                                 <td>{s.source.clone()}</td>
                                 <td class="nowrap">{crate::components::widgets::fmt_time(s.started_at)}</td>
                                 <td>{format!("↑ {} ↓ {}", crate::components::widgets::fmt_bytes(s.bytes_to_vm), crate::components::widgets::fmt_bytes(s.bytes_from_vm))}</td>
@@ -316,7 +332,12 @@ pub fn ConsolePanel(id: String, is_admin: bool, my_name: String) -> impl IntoVie
                             view! {
                                 <tr class:muted=!live>
                                     <td>{l.id}</td>
-                                    <td>{l.kind.as_str().to_uppercase()} {l.view_only.then(|| view! { " " <span class="tag">{t!(i18n, "console-view-only")}</span> })}</td>
+                                    <td>{kind_label(i18n, l.kind)} " "
+                                        {if l.view_only {
+                                            view! { <span class="tag">{t!(i18n, "console-view-only")}</span> }.into_any()
+                                        } else {
+                                            view! { <span class="tag">{t!(i18n, "console-interactive")}</span> }.into_any()
+                                        }}</td>
                                     <td>{l.created_by.clone()}</td>
                                     <td class="nowrap">{crate::components::widgets::fmt_time(l.expires_at)} " "
                                         {(!state.is_empty()).then(|| view! { <span class="tag">{move || crate::i18n::lookup(i18n.0.get(), state, state)}</span> })}</td>

@@ -293,7 +293,10 @@ fn VmRow(
     error: RwSignal<Option<ApiError>>,
     vms: RwSignal<Vec<Vm>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let id = vm.id.clone();
+    // Rows are keyed by state: a console link for running VMs, rendered again when the state changes.
+    let up = vm.state.is_up();
     let state = Signal::derive({
         let s = vm.state;
         move || s
@@ -332,7 +335,10 @@ fn VmRow(
             <td class="num">{format!("{} MiB", vm.memory_mib)}</td>
             <td>{vm.ips.join(", ")}</td>
             <td>{vm.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view()}</td>
-            <td class="nowrap"><ActionBar id=id.clone() state actions=quick on_done small=true/></td>
+            <td class="nowrap"><ActionBar id=id.clone() state actions=quick on_done small=true/>
+                {up.then(|| view! {
+                    " " <a class="btn small" href=format!("/vms/{id}/console") target="_blank" data-testid="vm-console">{t!(i18n, "console-title")}</a>
+                })}</td>
         </tr>
     }
 }
