@@ -70,24 +70,36 @@ pub async fn ws(
         .unwrap_or_else(|| "local".into());
     let upgrade = upgrade.map_err(|_| Error::invalid("upgrade", "websocket_required"))?;
     let ticket = state.consoles.redeem(&q.ticket);
+    // Who presented the ticket (signed in, if at all) is the actor; whose ticket it was goes in the details.
+    let presenter = caller
+        .as_ref()
+        .ok()
+        .and_then(|c| c.principal.as_ref())
+        .map(|p| (p.id, p.username.clone()));
     let refuse = |why: &'static str, t: Option<&Ticket>| {
         let (state, source) = (state.clone(), source.clone());
-        let (actor, vm) = match t {
-            Some(t) => (t.holder.user_id.map(|u| (u, t.holder.name.clone())), t.vm_uuid.clone()),
-            None => (None, id.clone()),
-        };
+        let holder = t.map(|t| (t.holder.name.clone(), t.vm_uuid.clone()));
+        let actor = presenter
+            .clone()
+            .or_else(|| t.and_then(|t| t.holder.user_id.map(|u| (u, t.holder.name.clone()))));
+        let tried = id.clone();
         async move {
             let c = Caller::system(&source);
             if let Some((uid, name)) = actor {
                 c.slot.set_actor(uid, &name);
             }
+            let mut details = json!({ "reason": why });
+            if let Some((name, vm)) = holder {
+                details["ticket_holder"] = json!(name);
+                details["ticket_vm"] = json!(vm);
+            }
             let _ = audit::record_alone(
                 &state,
                 &c,
                 "console.refused",
-                Some(&format!("vm:{vm}")),
+                Some(&format!("vm:{tried}")),
                 Outcome::Denied,
-                &json!({ "reason": why }),
+                &details,
             )
             .await;
             Err(Error::ConsoleRefused(why))
