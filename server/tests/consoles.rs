@@ -13,6 +13,17 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
+/// A server with the local host (and host2 when asked) registered, and its admin.
+async fn fixture(tweak: impl FnOnce(&mut hangar::config::Config), host2: bool) -> (TestServer, Client) {
+    let srv = TestServer::start_with(tweak).await;
+    let admin = srv.admin().await;
+    srv.add_host(&admin, "local", LOCAL).await;
+    if host2 {
+        srv.add_host(&admin, "host2", HOST2).await;
+    }
+    (srv, admin)
+}
+
 async fn running_guest(srv: &TestServer, admin: &Client, uri: &str, devices: &str) -> Guest {
     let g = Guest::define_with(uri, "hangar-con", false, devices);
     virsh(uri, &["start", &g.name]).unwrap();
@@ -53,10 +64,7 @@ async fn cookie_of(base: &str, user: &str, pw: &str) -> String {
 
 #[tokio::test]
 async fn vnc_and_serial_through_the_bridge_on_both_hosts() {
-    let srv = TestServer::start().await;
-    let admin = srv.admin().await;
-    srv.add_host(&admin, "local", LOCAL).await;
-    srv.add_host(&admin, "host2", HOST2).await;
+    let (srv, admin) = fixture(|_| {}, true).await;
     for (uri, devices) in [(LOCAL, VNC_LOCAL), (HOST2, VNC_REMOTE)] {
         let g = running_guest(&srv, &admin, uri, devices).await;
         let t = console::ticket(&admin, &g.uuid, "vnc").await;
@@ -127,13 +135,14 @@ async fn vnc_and_serial_through_the_bridge_on_both_hosts() {
 
 #[tokio::test]
 async fn tickets_are_single_use_and_bound_and_refusals_are_audited() {
-    let srv = TestServer::start_with(|c| {
-        c.consoles.ticket_seconds = 2;
-        c.consoles.max_sessions_per_user = 2;
-    })
+    let (srv, admin) = fixture(
+        |c| {
+            c.consoles.ticket_seconds = 2;
+            c.consoles.max_sessions_per_user = 2;
+        },
+        false,
+    )
     .await;
-    let admin = srv.admin().await;
-    srv.add_host(&admin, "local", LOCAL).await;
     let g = running_guest(&srv, &admin, LOCAL, VNC_LOCAL).await;
     let other = Guest::define_with(LOCAL, "hangar-con-off", false, VNC_LOCAL);
     srv.wait_vm(&admin, &other.uuid, Some("shutoff")).await;
@@ -290,9 +299,7 @@ async fn tickets_are_single_use_and_bound_and_refusals_are_audited() {
 
 #[tokio::test]
 async fn share_links_view_only_revoked_and_expired() {
-    let srv = TestServer::start().await;
-    let admin = srv.admin().await;
-    srv.add_host(&admin, "local", LOCAL).await;
+    let (srv, admin) = fixture(|_| {}, false).await;
     let g = running_guest(&srv, &admin, LOCAL, VNC_LOCAL).await;
     let uid = srv.create_user(&admin, "olive", PW_USER, "user").await;
     srv.create_user(&admin, "pete", PW_USER, "user").await;
@@ -449,9 +456,7 @@ fn serial_threads(uuid: &str) -> usize {
 
 #[tokio::test]
 async fn a_closed_serial_session_leaves_no_reader_behind() {
-    let srv = TestServer::start().await;
-    let admin = srv.admin().await;
-    srv.add_host(&admin, "local", LOCAL).await;
+    let (srv, admin) = fixture(|_| {}, false).await;
     // With a disk, the guest prints nothing once booted: the reader waits on a quiet console.
     let g = Guest::define_with(LOCAL, "hangar-con-quiet", true, "");
     virsh(LOCAL, &["start", &g.name]).unwrap();
@@ -491,13 +496,14 @@ fn rss_kib() -> u64 {
 
 #[tokio::test]
 async fn two_hundred_idle_sessions_stay_small() {
-    let srv = TestServer::start_with(|c| {
-        c.consoles.max_sessions = 256;
-        c.consoles.max_sessions_per_user = 256;
-    })
+    let (srv, admin) = fixture(
+        |c| {
+            c.consoles.max_sessions = 256;
+            c.consoles.max_sessions_per_user = 256;
+        },
+        false,
+    )
     .await;
-    let admin = srv.admin().await;
-    srv.add_host(&admin, "local", LOCAL).await;
     // QEMU's VNC server takes about 32 clients: seven guests take 200 sessions.
     let guests: Vec<Guest> = (0..7)
         .map(|_| Guest::define_with(LOCAL, "hangar-con-many", false, VNC_LOCAL))
@@ -530,9 +536,7 @@ async fn two_hundred_idle_sessions_stay_small() {
 
 #[tokio::test]
 async fn limits_hold_at_once_and_links_end_with_their_creators_rights() {
-    let srv = TestServer::start_with(|c| c.consoles.max_sessions_per_user = 2).await;
-    let admin = srv.admin().await;
-    srv.add_host(&admin, "local", LOCAL).await;
+    let (srv, admin) = fixture(|c| c.consoles.max_sessions_per_user = 2, false).await;
     let g = running_guest(&srv, &admin, LOCAL, VNC_LOCAL).await;
     // Five tickets, five upgrades at the same moment: two sessions, three refusals.
     let mut tickets = Vec::new();

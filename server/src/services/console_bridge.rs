@@ -227,8 +227,8 @@ fn unreachable(reason: &'static str, detail: impl Into<String>) -> Unreachable {
 
 type Boxed = Box<dyn Target>;
 
-/// The VM's VNC server, with the handshake done (the password answered), ready for the browser's ClientInit.
-pub async fn vnc_target(state: &AppState, t: &Ticket) -> Result<Boxed, Unreachable> {
+/// The ticket's host and what the VM's live XML says, once the VM is seen running.
+async fn running(state: &AppState, t: &Ticket) -> Result<(db::hosts::HostRow, console::ConsoleFacts), Unreachable> {
     let host = super::hosts::row(state, t.host_id)
         .await
         .map_err(|e| unreachable("host_offline", e.to_string()))?;
@@ -241,6 +241,12 @@ pub async fn vnc_target(state: &AppState, t: &Ticket) -> Result<Boxed, Unreachab
     if facts.state != "running" {
         return Err(unreachable("vm_off", facts.state));
     }
+    Ok((host, facts))
+}
+
+/// The VM's VNC server, with the handshake done (the password answered), ready for the browser's ClientInit.
+pub async fn vnc_target(state: &AppState, t: &Ticket) -> Result<Boxed, Unreachable> {
+    let (host, facts) = running(state, t).await?;
     let vnc = facts.vnc.ok_or_else(|| unreachable("no_graphics", ""))?;
     let (mut io, password): (Boxed, Option<String>) = if console::is_local(&host.uri) {
         // The local daemon hands over a socket: no port, no password needed.
@@ -362,18 +368,7 @@ const SCROLLBACK: u64 = 64 * 1024;
 /// The VM's serial console as a byte stream: libvirt's blocking console stream read on a thread of its own,
 /// written from the async side; ending the session aborts the stream, which ends the thread.
 pub async fn serial_target(state: &AppState, t: &Ticket) -> Result<(Boxed, Vec<u8>), Unreachable> {
-    let host = super::hosts::row(state, t.host_id)
-        .await
-        .map_err(|e| unreachable("host_offline", e.to_string()))?;
-    let uuid = t.vm_uuid.clone();
-    let facts = state
-        .virt
-        .call(host.id, &host.name, move |c| console::facts(c, &uuid))
-        .await
-        .map_err(|e| unreachable("host_offline", e.to_string()))?;
-    if facts.state != "running" {
-        return Err(unreachable("vm_off", facts.state));
-    }
+    let (host, facts) = running(state, t).await?;
     if !facts.serial.present {
         return Err(unreachable("no_serial", ""));
     }
