@@ -422,6 +422,16 @@ async fn share_links_view_only_revoked_and_expired() {
     assert_eq!(s, StatusCode::GONE);
     let (s, _) = open("no-such-link".into()).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // Guessing is throttled like signing in: after five wrong links from one address, 429 with a wait.
+    for _ in 0..4 {
+        assert_eq!(open("guess".into()).await.0, StatusCode::NOT_FOUND);
+    }
+    let (s, v) = open("guess".into()).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("too_many_attempts")),
+        "{v}"
+    );
 
     let rows: Vec<(String, Option<String>)> =
         sqlx::query_as("SELECT result, source FROM audit_log WHERE action = 'console_link.open' ORDER BY id")
@@ -429,7 +439,8 @@ async fn share_links_view_only_revoked_and_expired() {
             .await
             .unwrap();
     assert_eq!(rows.iter().filter(|r| r.0 == "ok").count(), 2, "{rows:?}");
-    assert_eq!(rows.iter().filter(|r| r.0 == "denied").count(), 3, "{rows:?}");
+    // Two refused links and five wrong secrets, then one compact record for the throttled guess.
+    assert_eq!(rows.iter().filter(|r| r.0 == "denied").count(), 8, "{rows:?}");
     assert!(rows.iter().all(|r| r.1.as_deref() == Some("127.0.0.1")), "{rows:?}");
     // Sessions opened through links are recorded as the link's.
     let opened = audit_details(&srv, "console.open").await;

@@ -116,8 +116,11 @@ fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<V
             Some(json!({ "kind": "vnc", "expires_minutes": 60 })),
         ),
         ("delete", "/api/v1/console-links/{id}") => ([401, 204, 404, 403, 403, 204], None),
-        // The share page's call: no account; an unknown link is not found.
-        ("post", "/api/v1/console-links/open") => ([404; 6], Some(json!({ "token": "no-such-link" }))),
+        // The share page's call: no account; an unknown link is not found, and the sixth wrong link from one
+        // address within the throttle's window is refused outright.
+        ("post", "/api/v1/console-links/open") => {
+            ([404, 404, 404, 404, 404, 429], Some(json!({ "token": "no-such-link" })))
+        }
         // Storage is for those who run the hosts; auditors read it.
         ("get", "/api/v1/pools")
         | ("get", "/api/v1/pools/{id}")

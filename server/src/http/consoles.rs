@@ -380,7 +380,8 @@ pub async fn revoke_link(
     request_body = OpenConsoleLink,
     responses((status = 200, body = ConsoleTicket), (status = 404, body = ApiError),
         (status = 409, body = ApiError),
-        (status = 410, description = "the link expired or was revoked", body = ApiError)))]
+        (status = 410, description = "the link expired or was revoked", body = ApiError),
+        (status = 429, description = "too many wrong links from this address", body = ApiError)))]
 pub async fn open_link(
     State(state): State<AppState>,
     caller: Caller,

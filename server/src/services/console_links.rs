@@ -116,15 +116,33 @@ pub async fn open(state: &AppState, caller: &Caller, token: &str) -> Result<Cons
         )
         .await;
     };
-    if token.len() > 128 {
-        refused("unknown", None).await;
-        return Err(Error::NotFound("console_link"));
-    }
-    let Some(link) = db::consoles::link_by_hash(&state.db, &tokens::hash_token(token)).await? else {
+    // Guessing secrets is throttled per source address like sign-ins are: a few wrong links, then 429 and at
+    // most one record a minute.
+    let now = db::now_ms();
+    let guesser = format!("console-link@{}", caller.source);
+    let attempt = match state.throttle.begin(&guesser, &caller.source, now) {
+        Ok(a) => a,
+        Err(r) => {
+            match state.throttle.record_denial(&r.key, now) {
+                Some(_) => refused("too_many_attempts", None).await,
+                None => caller.slot.mark_written(),
+            }
+            return Err(Error::TooManyAttempts {
+                retry_after: r.retry_after,
+            });
+        }
+    };
+    let found = if token.len() > 128 {
+        None
+    } else {
+        db::consoles::link_by_hash(&state.db, &tokens::hash_token(token)).await?
+    };
+    let Some(link) = found else {
+        attempt.failed(now);
         refused("unknown", None).await;
         return Err(Error::NotFound("console_link"));
     };
-    let now = db::now_ms();
+    attempt.succeeded();
     if !link.live(now) {
         let why = if link.revoked_at.is_some() {
             "revoked"
