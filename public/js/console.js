@@ -177,9 +177,11 @@ function init(root) {
       term.focus();
     });
     ws.addEventListener("message", (ev) => term && term.write(new Uint8Array(ev.data)));
-    const onResize = () => term && fit.fit();
-    window.addEventListener("resize", onResize);
+    fitTerm = () => fit.fit();
   }
+  // One listener for the page: it fits whichever terminal is open now.
+  let fitTerm = null;
+  window.addEventListener("resize", () => { if (term && fitTerm) fitTerm(); });
 
   // Scaling: fit the window, 1:1 (scroll), or ask the guest to take the window's size.
   const scaleSel = root.querySelector("[data-scale]");

@@ -205,12 +205,7 @@ async fn session(state: AppState, t: Ticket, source: String, socket: WebSocket) 
         .await
         .unwrap_or(false)
     {
-        let reason = if t.holder.link_id.is_some() {
-            "link_revoked"
-        } else {
-            "signed_out"
-        };
-        let _ = live.end.send_replace(Some(reason));
+        let _ = live.end.send_replace(Some(t.holder.lost_reason()));
     }
     let limits = PumpLimits {
         max_message: state.config.consoles.max_frame_bytes,

@@ -30,6 +30,15 @@ pub struct Holder {
 const TICKETS_PER_HOLDER: usize = 16;
 
 impl Holder {
+    /// Why a session ends when its holder may no longer have it: a link's, or an account's standing.
+    pub fn lost_reason(&self) -> &'static str {
+        if self.link_id.is_some() {
+            "link_revoked"
+        } else {
+            "signed_out"
+        }
+    }
+
     fn key(&self) -> String {
         match (self.user_id, self.link_id) {
             (_, Some(l)) => format!("link:{l}"),
@@ -112,6 +121,17 @@ impl Drop for Slot {
     }
 }
 
+/// Refuses when the holder, or everyone together, already has as many sessions as allowed.
+fn within_limits(slots: &HashMap<String, usize>, holder: &Holder, max_total: usize, max_each: usize) -> Result<()> {
+    if slots.get(&holder.key()).copied().unwrap_or(0) >= max_each {
+        return Err(limit_error(holder, true, max_each));
+    }
+    if slots.values().sum::<usize>() >= max_total {
+        return Err(limit_error(holder, false, max_total));
+    }
+    Ok(())
+}
+
 fn limit_error(holder: &Holder, scope_each: bool, limit: usize) -> Error {
     let scope = match (scope_each, holder.link_id.is_some()) {
         (false, _) => "total",
@@ -185,26 +205,15 @@ impl Consoles {
     /// ticket is asked for; `admit` is the one that counts).
     pub fn check_limits(&self, holder: &Holder, max_total: usize, max_each: usize) -> Result<()> {
         let m = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        if m.get(&holder.key()).copied().unwrap_or(0) >= max_each {
-            return Err(limit_error(holder, true, max_each));
-        }
-        if m.values().sum::<usize>() >= max_total {
-            return Err(limit_error(holder, false, max_total));
-        }
-        Ok(())
+        within_limits(&m, holder, max_total, max_each)
     }
 
     /// Takes a place for a session under the limits, checked and counted under one lock, so sessions opened at
     /// the same moment cannot all slip past the limit.
     pub fn admit(&self, holder: &Holder, max_total: usize, max_each: usize) -> Result<Slot> {
         let mut m = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        within_limits(&m, holder, max_total, max_each)?;
         let key = holder.key();
-        if m.get(&key).copied().unwrap_or(0) >= max_each {
-            return Err(limit_error(holder, true, max_each));
-        }
-        if m.values().sum::<usize>() >= max_total {
-            return Err(limit_error(holder, false, max_total));
-        }
         *m.entry(key.clone()).or_insert(0) += 1;
         Ok(Slot {
             slots: self.slots.clone(),
@@ -328,12 +337,7 @@ pub async fn revalidate_loop(state: AppState) {
         let live: Vec<Arc<Live>> = state.consoles.sessions().values().cloned().collect();
         for l in live {
             if let Ok(false) = still_allowed(&state, &l.holder, &l.vm_uuid).await {
-                let reason = if l.holder.link_id.is_some() {
-                    "link_revoked"
-                } else {
-                    "signed_out"
-                };
-                let _ = l.end.send_replace(Some(reason));
+                let _ = l.end.send_replace(Some(l.holder.lost_reason()));
             }
         }
     }
