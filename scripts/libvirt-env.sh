@@ -205,6 +205,8 @@ if [ "$boot" = cdrom ]; then
   fi
 fi
 say "GUEST-READY hostname=$(hostname)"
+# A CPU loop when the kernel command line asks for one (monitoring tests need a busy guest).
+if grep -q hangar_burn /proc/cmdline; then ( while :; do :; done ) & say "BURNING"; fi
 # Devices coming and going (hot-plugged disks and NICs, a CD inserted): one DEVICES line per change.
 ( last=""; while :; do
     # Reading the CD drive says whether a medium is in it (and makes the kernel notice a new one).

@@ -56,6 +56,11 @@ if [[ $want_test == 1 ]] && ! python3 -c 'import tusclient' 2>/dev/null; then
   step "installing tuspy (a Python tus client) for tests" "~10 s" \
     python3 -m pip install --quiet --disable-pip-version-check tuspy==1.1.0
 fi
+# aiosmtpd (a real SMTP server that can demand STARTTLS) and prometheus-client's parser, for the monitoring tests.
+if [[ $want_test == 1 ]] && ! python3 -c 'import aiosmtpd, prometheus_client' 2>/dev/null; then
+  step "installing aiosmtpd and prometheus-client for tests" "~10 s" \
+    python3 -m pip install --quiet --disable-pip-version-check aiosmtpd==1.4.6 prometheus-client==0.21.1
+fi
 # libvirt: the daemon (and libvirt-dev, which the build links against). Tests also get the tiny guest and host2.
 if [[ $want_test == 1 ]]; then
   step "libvirt, the test guest and the second host" "~3 min" scripts/libvirt-env.sh up

@@ -55,6 +55,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("images") view=pages::images::list::ImageList ssr=SsrMode::Async/>
                     <Route path=path!("images/:id") view=pages::images::detail::ImageDetailPage ssr=SsrMode::Async/>
                     <Route path=path!("tasks") view=pages::tasks::TasksPage ssr=SsrMode::Async/>
+                    <Route path=path!("alerts") view=pages::alerts::list::AlertsPage ssr=SsrMode::Async/>
+                    <Route path=path!("alerts/channels") view=pages::alerts::channels::ChannelsPage ssr=SsrMode::Async/>
                     <Route path=path!("users") view=pages::users::list::UserList ssr=SsrMode::Async/>
                     <Route path=path!("users/:id") view=pages::users::detail::UserDetail ssr=SsrMode::Async/>
                     <Route path=path!("audit") view=pages::audit::list::AuditList ssr=SsrMode::Async/>

@@ -41,6 +41,8 @@ pub struct Config {
     pub uploads: UploadConfig,
     pub vms: VmConfig,
     pub consoles: ConsoleConfig,
+    pub monitoring: MonitoringConfig,
+    pub notifications: NotificationConfig,
     /// The host registered at first start: `auto` (the local daemon, else libvirt's demo driver),
     /// `none`, or a libvirt URI.
     pub bootstrap_host: String,
@@ -159,6 +161,82 @@ pub struct ConsoleConfig {
     pub allowed_origins: Vec<String>,
 }
 
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitoringConfig {
+    /// Seconds between two collections of every host's figures (alert rules are evaluated on each).
+    pub interval_seconds: u64,
+    /// `/metrics` on the main address answers only with this bearer token (none: it is not served there).
+    pub metrics_token: Option<Secret>,
+    /// A second address serving only `/metrics`, without authentication (e.g. `0.0.0.0:8066`).
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        Self {
+            interval_seconds: 10,
+            metrics_token: None,
+            metrics_listen: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotificationConfig {
+    /// The address people reach Hangar at, for links in messages (e.g. `https://hangar.example.com`).
+    pub public_url: String,
+    /// Allow webhooks and robots at loopback, private and link-local addresses (and Hangar itself).
+    pub allow_private_webhooks: bool,
+    /// Seconds to wait before each retry of a failed delivery (its length is the number of retries).
+    pub retry_seconds: Vec<u64>,
+    /// Seconds one delivery attempt may take.
+    pub timeout_seconds: u64,
+    pub smtp: SmtpConfig,
+}
+
+impl Default for NotificationConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            allow_private_webhooks: false,
+            retry_seconds: vec![10, 60, 300],
+            timeout_seconds: 10,
+            smtp: SmtpConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// The mail server (none: email channels cannot send).
+    pub host: Option<String>,
+    pub port: u16,
+    /// `starttls` (required), `tls` (implicit, port 465) or `none` (only for a relay on this machine).
+    pub security: String,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    /// A PEM file of the CA that signed the server's certificate, besides the usual public ones.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: 587,
+            security: "starttls".into(),
+            username: None,
+            password: None,
+            from: "Hangar <hangar@localhost>".into(),
+            ca_file: None,
+        }
+    }
+}
+
 impl Default for ConsoleConfig {
     fn default() -> Self {
         Self {
@@ -203,6 +281,8 @@ impl Default for Config {
             uploads: UploadConfig::default(),
             vms: VmConfig::default(),
             consoles: ConsoleConfig::default(),
+            monitoring: MonitoringConfig::default(),
+            notifications: NotificationConfig::default(),
             bootstrap_host: "auto".into(),
         }
     }
@@ -326,6 +406,48 @@ impl Config {
                 .map(String::from)
                 .collect();
         }
+        if let Some(v) = get("HANGAR_MONITORING_INTERVAL_SECONDS") {
+            self.monitoring.interval_seconds = parse("HANGAR_MONITORING_INTERVAL_SECONDS", &v)?;
+        }
+        if let Some(v) = get("HANGAR_METRICS_TOKEN") {
+            self.monitoring.metrics_token = Some(Secret(v));
+        }
+        if let Some(v) = get("HANGAR_METRICS_LISTEN") {
+            self.monitoring.metrics_listen = Some(parse("HANGAR_METRICS_LISTEN", &v)?);
+        }
+        if let Some(v) = get("HANGAR_PUBLIC_URL") {
+            self.notifications.public_url = v;
+        }
+        if let Some(v) = get("HANGAR_ALLOW_PRIVATE_WEBHOOKS") {
+            self.notifications.allow_private_webhooks = flag("HANGAR_ALLOW_PRIVATE_WEBHOOKS", &v)?;
+        }
+        if let Some(v) = get("HANGAR_NOTIFY_RETRY_SECONDS") {
+            self.notifications.retry_seconds = v
+                .split(',')
+                .map(|s| parse("HANGAR_NOTIFY_RETRY_SECONDS", s.trim()))
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(v) = get("HANGAR_SMTP_HOST") {
+            self.notifications.smtp.host = Some(v);
+        }
+        if let Some(v) = get("HANGAR_SMTP_PORT") {
+            self.notifications.smtp.port = parse("HANGAR_SMTP_PORT", &v)?;
+        }
+        if let Some(v) = get("HANGAR_SMTP_SECURITY") {
+            self.notifications.smtp.security = v;
+        }
+        if let Some(v) = get("HANGAR_SMTP_USERNAME") {
+            self.notifications.smtp.username = Some(v);
+        }
+        if let Some(v) = get("HANGAR_SMTP_PASSWORD") {
+            self.notifications.smtp.password = Some(Secret(v));
+        }
+        if let Some(v) = get("HANGAR_SMTP_FROM") {
+            self.notifications.smtp.from = v;
+        }
+        if let Some(v) = get("HANGAR_SMTP_CA_FILE") {
+            self.notifications.smtp.ca_file = Some(PathBuf::from(v));
+        }
         if let Some(v) = get("HANGAR_SESSION_IDLE_MINUTES") {
             self.session_idle_minutes = parse("HANGAR_SESSION_IDLE_MINUTES", &v)?;
         }
@@ -338,6 +460,12 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.password_min_length < 8 {
             bail!("password_min_length must be at least 8");
+        }
+        if !(1..=3600).contains(&self.monitoring.interval_seconds) {
+            bail!("monitoring.interval_seconds must be between 1 and 3600");
+        }
+        if !matches!(self.notifications.smtp.security.as_str(), "starttls" | "tls" | "none") {
+            bail!("notifications.smtp.security must be starttls, tls or none");
         }
         if !matches!(self.vms.domain_type.as_str(), "auto" | "kvm" | "qemu") {
             bail!("vms.domain_type must be auto, kvm or qemu");

@@ -85,6 +85,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tasks: Arc::default(),
         uploads: Arc::default(),
         consoles: Arc::default(),
+        monitor: Arc::default(),
+        alerts: Arc::default(),
+        deliverer: Arc::new(services::deliver::Deliverer::new(
+            services::secrets::SecretBox::open_or_create(&config.data_dir)?,
+        )),
     };
     std::fs::create_dir_all(config.staging_dir())?;
     let generated_admin_password = services::users::bootstrap_admin(&state).await?;
@@ -112,6 +117,17 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let app = http::app(api);
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    let mut own = vec![addr];
+    if let Some(m) = config.monitoring.metrics_listen {
+        let l = TcpListener::bind(m).await?;
+        own.push(l.local_addr()?);
+        tracing::info!(addr = %l.local_addr()?, "serving /metrics without authentication");
+        let router = http::monitoring::open_router(state.clone());
+        tokio::spawn(async move { axum::serve(l, router).await });
+    }
+    *state.deliverer.own.write().unwrap_or_else(|p| p.into_inner()) = own;
+    tokio::spawn(services::collector::run(state.clone()));
+    tokio::spawn(services::deliver::run(state.clone()));
     let (tx, rx) = oneshot::channel::<()>();
     let limits = http::serve::Limits {
         header_read: std::time::Duration::from_secs(config.http.header_read_timeout_seconds),

@@ -25,6 +25,12 @@ pub struct AppState {
     pub uploads: Arc<crate::services::upload_chunks::Hashers>,
     /// Console tickets waiting and console sessions open.
     pub consoles: Arc<crate::services::consoles::Consoles>,
+    /// What monitoring collected: figures of now, recent samples, Hangar's own counters.
+    pub monitor: Arc<crate::services::monitoring::Monitor>,
+    /// What the alert engine keeps between collections.
+    pub alerts: Arc<crate::services::alerts::Alerts>,
+    /// Notifications waiting to be sent, and the key that seals channel secrets.
+    pub deliverer: Arc<crate::services::deliver::Deliverer>,
     /// This installation's id, written into the metadata of the domains it owns.
     pub installation: Arc<str>,
 }

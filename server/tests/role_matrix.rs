@@ -121,6 +121,39 @@ fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<V
         ("post", "/api/v1/console-links/open") => {
             ([404, 404, 404, 404, 404, 429], Some(json!({ "token": "no-such-link" })))
         }
+        // Monitoring: a VM's figures for whoever sees the VM, a host's for whoever sees hosts.
+        ("get", "/api/v1/vms/{id}/metrics") => ([401, 200, 404, 200, 200, 200], None),
+        ("get", "/api/v1/hosts/{id}/metrics") => ([401, 403, 403, 200, 200, 200], None),
+        ("get", "/api/v1/metrics/overview")
+        | ("get", "/api/v1/alert-rules")
+        | ("get", "/api/v1/alerts")
+        | ("get", "/api/v1/notification-channels") => ([401, 200, 200, 200, 200, 200], None),
+        // Everyone but auditors makes rules and channels of their own; another user's are not found; operators
+        // and auditors read everyone's, only admins change them.
+        ("post", "/api/v1/alert-rules") => (
+            [401, 201, 201, 201, 403, 201],
+            Some(
+                json!({ "name": "cpu", "metric": "vm_cpu_percent", "threshold": 90, "for_seconds": 60,
+                         "scope": { "kind": "all" } }),
+            ),
+        ),
+        ("get", "/api/v1/alert-rules/{id}") | ("get", "/api/v1/notification-channels/{id}") => {
+            ([401, 200, 404, 200, 200, 200], None)
+        }
+        ("get", "/api/v1/notification-channels/{id}/deliveries") => ([401, 200, 404, 200, 200, 200], None),
+        ("patch", "/api/v1/alert-rules/{id}") | ("patch", "/api/v1/notification-channels/{id}") => {
+            ([401, 200, 404, 403, 403, 200], Some(json!({ "name": "renamed" })))
+        }
+        ("delete", "/api/v1/alert-rules/{id}") | ("delete", "/api/v1/notification-channels/{id}") => {
+            ([401, 204, 404, 403, 403, 204], None)
+        }
+        ("post", "/api/v1/notification-channels/{id}/test") => ([401, 200, 404, 403, 403, 200], None),
+        ("post", "/api/v1/notification-channels") => (
+            [401, 201, 201, 201, 403, 201],
+            Some(json!({ "name": "mail", "kind": "email", "config": { "to": ["ops@example.com"] } })),
+        ),
+        // No alert has this id: nobody finds it.
+        ("post", "/api/v1/alerts/{id}/acknowledge") => ([401, 404, 404, 404, 404, 404], None),
         // Storage is for those who run the hosts; auditors read it.
         ("get", "/api/v1/pools")
         | ("get", "/api/v1/pools/{id}")
@@ -443,6 +476,32 @@ async fn every_route_as_every_role() {
                 }
                 if let Some(u) = &upload {
                     id = u.clone();
+                }
+                if path.starts_with("/api/v1/alert-rules/{id}") {
+                    let (s, r) = owner_client
+                        .call(
+                            Method::POST,
+                            "/api/v1/alert-rules",
+                            Some(json!({ "name": "r", "metric": "vm_cpu_percent", "threshold": 90,
+                                         "for_seconds": 60, "scope": { "kind": "all" } })),
+                        )
+                        .await;
+                    assert_eq!(s, 201, "{r}");
+                    id = r["id"].as_i64().unwrap().to_string();
+                }
+                if path.starts_with("/api/v1/notification-channels/{id}") {
+                    let (s, c) = owner_client
+                        .call(
+                            Method::POST,
+                            "/api/v1/notification-channels",
+                            Some(json!({ "name": "c", "kind": "email", "config": { "to": ["o@example.com"] } })),
+                        )
+                        .await;
+                    assert_eq!(s, 201, "{c}");
+                    id = c["id"].as_i64().unwrap().to_string();
+                }
+                if path == "/api/v1/alerts/{id}/acknowledge" {
+                    id = "999999".into();
                 }
                 if path == "/api/v1/console-links/{id}" {
                     let vm = guest.as_ref().unwrap().uuid.clone();

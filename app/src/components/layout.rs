@@ -54,6 +54,7 @@ fn Frame(me: Me) -> impl IntoView {
                     <span class="nav-disabled" title=soon aria-disabled="true">{t!(i18n, "nav-networks")}</span>
                     <A href="/images" attr:data-testid="nav-images">{t!(i18n, "nav-images")}</A>
                     <A href="/tasks" attr:data-testid="nav-tasks">{t!(i18n, "nav-tasks")}</A>
+                    <A href="/alerts" attr:data-testid="nav-alerts">{t!(i18n, "nav-alerts")}</A>
                     {sees_users.then(|| view! { <A href="/users" attr:data-testid="nav-users">{t!(i18n, "nav-users")}</A> })}
                     {sees_audit.then(|| view! { <A href="/audit" attr:data-testid="nav-audit">{t!(i18n, "nav-audit")}</A> })}
                     <A href="/profile" attr:data-testid="nav-profile">{t!(i18n, "nav-profile")}</A>

@@ -1,4 +1,5 @@
 //! Widgets shared by the pages.
+pub mod chart;
 pub mod layout;
 pub mod live;
 pub mod tasks_indicator;

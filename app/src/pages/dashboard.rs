@@ -112,6 +112,7 @@ pub fn Dashboard() -> impl IntoView {
                 })}
             </Suspense>
         </div>
+        <crate::pages::monitoring::DashboardOverview/>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match recent.await {

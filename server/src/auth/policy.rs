@@ -44,6 +44,12 @@ pub enum Action {
     ConsoleShare,
     /// End a console session of `Resource::User(holder)` (`Resource::System`: a share link's).
     ConsoleEnd,
+    /// See the alert rules, alerts and notification channels of `Resource::User(owner)`.
+    AlertRead,
+    /// Create, change and delete the alert rules and channels of `Resource::User(owner)`; acknowledge alerts.
+    AlertManage,
+    /// Alert rules over every VM and over hosts and pools (not only one's own VMs).
+    AlertWatchAll,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +86,7 @@ fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
         Role::Auditor => {
             matches!(
                 action,
-                UserList | UserRead | AuditRead | HostRead | VmRead | StorageRead | TaskReadAll | ImageRead
+                UserList | UserRead | AuditRead | HostRead | VmRead | StorageRead | TaskReadAll | ImageRead | AlertRead
             ) || (own && matches!(action, TokenManage | ProfileUpdate | TaskCancel))
         }
         Role::Operator => {
@@ -100,10 +106,12 @@ fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
                     | TaskCancel
                     | ImageRead
                     | ImageManage
+                    | AlertRead
+                    | AlertWatchAll
             ) || (own
                 && matches!(
                     action,
-                    TokenManage | ProfileUpdate | VmCreate | ConsoleShare | ConsoleEnd
+                    TokenManage | ProfileUpdate | VmCreate | ConsoleShare | ConsoleEnd | AlertManage
                 ))
         }
         Role::User => {
@@ -122,6 +130,8 @@ fn allows(p: &Principal, action: Action, resource: Resource) -> bool {
                     | ImageManage
                     | ConsoleShare
                     | ConsoleEnd
+                    | AlertRead
+                    | AlertManage
             )
         }
     }

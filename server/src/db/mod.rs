@@ -1,9 +1,11 @@
 //! The SQLite pool (WAL, foreign keys, full sync), embedded migrations, and one module of queries per table.
+pub mod alerts;
 pub mod audit;
 pub mod consoles;
 pub mod hosts;
 pub mod images;
 pub mod meta;
+pub mod metrics;
 pub mod quotas;
 pub mod tasks;
 pub mod tokens;

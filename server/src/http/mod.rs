@@ -1,4 +1,5 @@
 //! The HTTP surface: the REST API under `/api/v1` (documented by OpenAPI), the UI and its assets.
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod caller;
@@ -8,6 +9,7 @@ pub mod events;
 pub mod extract;
 pub mod hosts;
 pub mod images;
+pub mod monitoring;
 pub mod openapi;
 pub mod ops;
 pub mod pools;
@@ -50,6 +52,8 @@ fn api_routes(cfg: &Config) -> OpenApiRouter<AppState> {
         .merge(pools::routes())
         .merge(images::routes())
         .merge(consoles::routes())
+        .merge(monitoring::routes())
+        .merge(alerts::routes())
         .layer(DefaultBodyLimit::max(256 * 1024));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(limited)
@@ -78,7 +82,12 @@ pub fn api_router(
             "/api/v1/openapi.json",
             get(move || async move { Json(doc.as_ref().clone()).into_response() }),
         )
-        .layer(middleware::from_fn_with_state((state.clone(), ops), ops::audit_layer))
+        .route("/metrics", get(monitoring::scrape))
+        .layer(middleware::from_fn_with_state(
+            (state.clone(), ops.clone()),
+            ops::audit_layer,
+        ))
+        .layer(middleware::from_fn_with_state((state.clone(), ops), ops::count_layer))
         .layer(sessions)
         .with_state(state)
 }

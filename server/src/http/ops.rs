@@ -34,6 +34,20 @@ impl OpTable {
         OpTable(ops)
     }
 
+    /// The operation's id as documented (`vm.{action}`): a bounded set, for counting requests.
+    pub fn template(&self, method: &Method, path: &str) -> Option<&str> {
+        let segs: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(m, tpl, id)| {
+            let matches = m == method
+                && tpl.len() == segs.len()
+                && tpl
+                    .iter()
+                    .zip(&segs)
+                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()));
+            matches.then_some(id.as_str())
+        })
+    }
+
     /// The operation's id; an id naming a path parameter (`vm.{action}`) takes its value when that is a plain
     /// lowercase word, so refusals are named like successes (`vm.start`).
     pub fn lookup(&self, method: &Method, path: &str) -> Option<String> {
@@ -94,6 +108,17 @@ pub async fn audit_layer(
     if let Err(e) = audit::record_alone(&state, &caller, &action, Some(&path), outcome, &details).await {
         tracing::error!(error = %e, %action, "writing audit record");
     }
+    resp
+}
+
+/// Counts every API request by operation (`other` for unknown routes) and status, for `/metrics`.
+pub async fn count_layer(State((state, ops)): State<(AppState, Arc<OpTable>)>, req: Request, next: Next) -> Response {
+    let op = ops
+        .template(req.method(), req.uri().path())
+        .unwrap_or("other")
+        .to_string();
+    let resp = next.run(req).await;
+    state.monitor.count_request(op, resp.status().as_u16());
     resp
 }
 

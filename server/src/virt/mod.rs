@@ -6,6 +6,7 @@ pub mod domain;
 pub mod domain_xml;
 pub mod events;
 pub mod pool_xml;
+pub mod stats;
 pub mod storage;
 pub mod xml;
 pub mod xml_edit;

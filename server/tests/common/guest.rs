@@ -47,6 +47,11 @@ impl Guest {
 
     /// As `define`, with more devices (graphics, say).
     pub fn define_with(uri: &str, prefix: &str, disk: bool, devices: &str) -> Guest {
+        Self::define_full(uri, prefix, disk, devices, "")
+    }
+
+    /// As `define_with`, with more kernel arguments (`hangar_burn` keeps a vCPU busy once booted).
+    pub fn define_full(uri: &str, prefix: &str, disk: bool, devices: &str, cmdline: &str) -> Guest {
         assert!(
             std::path::Path::new(GUEST_DIR).join("vmlinuz").exists(),
             "the test guest is missing: run scripts/libvirt-env.sh up (make test does)"
@@ -67,7 +72,7 @@ impl Guest {
         let xml = format!(
             "<domain type='qemu'><name>{name}</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
              <os><type arch='x86_64' machine='pc'>hvm</type><kernel>{GUEST_DIR}/vmlinuz</kernel>
-             <initrd>{GUEST_DIR}/initrd.img</initrd><cmdline>console=ttyS0 quiet panic=-1</cmdline></os>
+             <initrd>{GUEST_DIR}/initrd.img</initrd><cmdline>console=ttyS0 quiet panic=-1 {cmdline}</cmdline></os>
              <features><acpi/></features><on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot>
              <devices>{disk_xml}<serial type='pty'><log file='{log}' append='on'/><target port='0'/></serial>
              <console type='pty'><target type='serial' port='0'/></console>{devices}</devices></domain>"

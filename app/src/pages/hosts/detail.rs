@@ -79,6 +79,7 @@ fn HostView(detail: HostDetail, manage: bool) -> impl IntoView {
                 }).collect_view()}</dd>
             </dl>
         </section>
+        <crate::pages::monitoring::HostMonitoringPanel host_id=id/>
         {manage.then(|| view! {
             <section class="card">
                 <label class="check"><input type="checkbox" prop:checked=move || maintenance.get() on:change=toggle data-testid="host-maintenance"/>

@@ -160,6 +160,7 @@ fn VmView(
         {can_act.then(|| view! {
             <super::console::ConsolePanel id=id.clone() is_admin my_name=my_name.clone()/>
         })}
+        <crate::pages::monitoring::VmMonitoringPanel vm_id=id.clone()/>
         {can.edit_vms.then(|| view! {
             <super::devices::InstallBanner id=id_install detail error on_change=Callback::new(move |_| refresh_install())/>
         })}

@@ -1,0 +1,195 @@
+//! Delivering notifications: each is a row first (so a crash loses none: pending rows are sent again at start),
+//! then attempts through its channel with back-off (`notifications.retry_seconds`), a bounded number at once,
+//! each attempt's answer logged on the row. Never on the collection's path.
+use crate::db::{self, alerts::ChannelRow};
+use crate::error::{Error, Result};
+use crate::services::notify::{self, ChannelConfig, Message};
+use crate::state::AppState;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tokio::sync::{mpsc, Semaphore};
+
+/// Deliveries attempted at once.
+const AT_ONCE: usize = 8;
+
+/// What a delivery says (kept on its row as JSON; never holds a secret).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Note {
+    pub status: String,
+    pub rule: String,
+    pub severity: String,
+    pub metric: String,
+    pub target_kind: String,
+    pub target_id: String,
+    pub target_name: String,
+    pub value: f64,
+    pub threshold: f64,
+    pub comparison: String,
+    pub started_at: i64,
+    /// A path on Hangar (`/vms/…`), made absolute with `notifications.public_url` when sent.
+    pub link: String,
+    pub language: String,
+}
+
+impl Note {
+    fn message(&self, public_url: &str) -> Message {
+        Message {
+            status: self.status.clone(),
+            rule: self.rule.clone(),
+            severity: self.severity.clone(),
+            metric: self.metric.clone(),
+            target_kind: self.target_kind.clone(),
+            target_id: self.target_id.clone(),
+            target_name: self.target_name.clone(),
+            value: self.value,
+            threshold: self.threshold,
+            comparison: self.comparison.clone(),
+            started_at: self.started_at,
+            link: format!("{}{}", public_url.trim_end_matches('/'), self.link),
+            language: self.language.clone(),
+        }
+    }
+}
+
+/// The queue of deliveries to attempt: (delivery id, attempts already made).
+pub struct Deliverer {
+    tx: mpsc::UnboundedSender<(i64, usize)>,
+    rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<(i64, usize)>>>,
+    /// Hangar's own addresses, which webhooks may not point at.
+    pub own: std::sync::RwLock<Vec<std::net::SocketAddr>>,
+    pub secrets: crate::services::secrets::SecretBox,
+}
+
+impl Deliverer {
+    pub fn new(secrets: crate::services::secrets::SecretBox) -> Deliverer {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Deliverer {
+            tx,
+            rx: std::sync::Mutex::new(Some(rx)),
+            own: Default::default(),
+            secrets,
+        }
+    }
+
+    pub fn own_addrs(&self) -> Vec<std::net::SocketAddr> {
+        self.own.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The channel's configuration, unsealed.
+    pub fn config(&self, c: &ChannelRow) -> Result<ChannelConfig> {
+        let plain = self.secrets.open(&c.config_sealed).map_err(Error::Internal)?;
+        serde_json::from_slice(&plain).map_err(|e| Error::Internal(e.into()))
+    }
+}
+
+/// Writes a pending delivery of `note` to `channel` and hands it to the worker.
+pub async fn queue(state: &AppState, alert: Option<i64>, channel: &ChannelRow, note: &Note) -> Result<i64> {
+    let id = insert(state, alert, channel, note).await?;
+    let _ = state.deliverer.tx.send((id, 0));
+    Ok(id)
+}
+
+async fn insert(state: &AppState, alert: Option<i64>, channel: &ChannelRow, note: &Note) -> Result<i64> {
+    let msg = serde_json::to_string(note).map_err(|e| Error::Internal(e.into()))?;
+    let mut c = state.db.acquire().await?;
+    Ok(db::alerts::insert_delivery(
+        &mut c,
+        alert,
+        (channel.id, &channel.name),
+        &note.status,
+        &msg,
+        db::now_ms(),
+    )
+    .await?)
+}
+
+/// One attempt of a delivery; records its answer. Returns whether it was sent.
+async fn attempt(state: &AppState, id: i64, attempts_before: usize) -> Result<bool> {
+    let Some(row) = db::alerts::delivery(&state.db, id).await? else {
+        return Ok(true);
+    };
+    let channel = {
+        let mut c = state.db.acquire().await?;
+        db::alerts::channel(&mut c, row.channel_id).await?
+    };
+    let retries = state.config.notifications.retry_seconds.len();
+    let Some(channel) = channel else {
+        db::alerts::record_attempt(&state.db, id, "failed", "the channel was deleted", db::now_ms()).await?;
+        return Ok(true);
+    };
+    let note: Note = serde_json::from_str(&row.message).map_err(|e| Error::Internal(e.into()))?;
+    let config = state.deliverer.config(&channel)?;
+    let msg = note.message(&state.config.notifications.public_url);
+    let own = state.deliverer.own_addrs();
+    let result = notify::send(&state.config.notifications, &own, &config, &msg).await;
+    let (status, answer, sent) = match result {
+        Ok(a) => ("sent", a, true),
+        Err(a) if attempts_before < retries => ("pending", a, false),
+        Err(a) => ("failed", a, false),
+    };
+    let answer: String = answer.chars().take(1000).collect();
+    db::alerts::record_attempt(&state.db, id, status, &answer, db::now_ms()).await?;
+    if !sent {
+        tracing::info!(
+            delivery = id,
+            channel = channel.id,
+            status,
+            "notification not delivered"
+        );
+    }
+    Ok(sent || status == "failed")
+}
+
+/// Sends a test message through a channel: the first attempt now (its result is returned), retries later.
+pub async fn test(state: &AppState, channel: &ChannelRow, note: &Note) -> Result<i64> {
+    let id = insert(state, None, channel, note).await?;
+    let finished = attempt(state, id, 0).await?;
+    if !finished {
+        let _ = state.deliverer.tx.send((id, 1));
+    }
+    Ok(id)
+}
+
+/// Runs forever: attempts queued deliveries (those pending from before a restart first), retrying with back-off.
+pub async fn run(state: AppState) {
+    let Some(mut rx) = state.deliverer.rx.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+        return;
+    };
+    match db::alerts::pending_deliveries(&state.db).await {
+        Ok(rows) => {
+            for r in rows {
+                let _ = state.deliverer.tx.send((r.id, r.attempts.max(0) as usize));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "pending notifications not resumed"),
+    }
+    let permits = Arc::new(Semaphore::new(AT_ONCE));
+    while let Some((id, done)) = rx.recv().await {
+        let st = state.clone();
+        let permits = permits.clone();
+        tokio::spawn(async move {
+            let delays = st.config.notifications.retry_seconds.clone();
+            let mut n = done;
+            loop {
+                if n > 0 {
+                    let wait = delays.get(n - 1).copied().unwrap_or(60);
+                    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+                }
+                let Ok(permit) = permits.acquire().await else { return };
+                let finished = attempt(&st, id, n).await;
+                drop(permit);
+                match finished {
+                    Ok(true) => return,
+                    Ok(false) => n += 1,
+                    Err(e) => {
+                        tracing::warn!(delivery = id, error = %e, "notification attempt failed");
+                        n += 1;
+                    }
+                }
+                if n > delays.len() {
+                    return;
+                }
+            }
+        });
+    }
+}
