@@ -8,3 +8,4 @@ cargo bench -p server --bench upload
 cargo bench -p server --bench create
 python3 -c 'import websockify' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check websockify==0.13.0
 cargo bench -p server --bench console
+cargo bench -p server --bench monitoring

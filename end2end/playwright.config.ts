@@ -36,6 +36,8 @@ export default defineConfig({
       HANGAR_ADMIN_PASSWORD: ADMIN_PASSWORD,
       HANGAR_LOG: 'warn',
       HANGAR_BOOTSTRAP_HOST: 'qemu:///system',
+      // Charts and alert rules move within a test's patience.
+      HANGAR_MONITORING_INTERVAL_SECONDS: '2',
     },
     url: `http://127.0.0.1:${port}/login`,
     reuseExistingServer: false,

@@ -7,11 +7,11 @@ import { ADMIN_PASSWORD } from '../playwright.config';
 export const virsh = (...args: string[]) =>
   execFileSync('virsh', ['-q', '-c', 'qemu:///system', ...args], { stdio: 'pipe' }).toString().trim();
 
-export function defineGuest(name: string, devices = ''): string {
+export function defineGuest(name: string, devices = '', cmdline = ''): string {
   const dir = '/var/lib/libvirt/images/hangar-guest';
   const xml = `<domain type='qemu'><name>${name}</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
     <os><type arch='x86_64' machine='pc'>hvm</type><kernel>${dir}/vmlinuz</kernel><initrd>${dir}/initrd.img</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1</cmdline></os><features><acpi/></features>
+    <cmdline>console=ttyS0 quiet panic=-1 ${cmdline}</cmdline></os><features><acpi/></features>
     <devices><serial type='pty'><log file='/tmp/${name}-serial.log' append='off'/><target port='0'/></serial>${devices}</devices></domain>`;
   writeFileSync(`/tmp/${name}.xml`, xml);
   virsh('define', `/tmp/${name}.xml`);

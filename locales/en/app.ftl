@@ -1206,3 +1206,5 @@ reason-own_address = points to Hangar itself, which is not allowed
 reason-unresolvable = the host name cannot be resolved
 reason-unknown_field = has a field that is not used here
 reason-unknown_kind = is not one of the kinds
+vm-event-alert-firing = alert firing
+vm-event-alert-resolved = alert resolved

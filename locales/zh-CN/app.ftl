@@ -1194,3 +1194,5 @@ reason-own_address = 指向 Hangar 自身，不允许使用
 reason-unresolvable = 无法解析主机名
 reason-unknown_field = 包含此处不使用的字段
 reason-unknown_kind = 不是可选的类型之一
+vm-event-alert-firing = 告警触发
+vm-event-alert-resolved = 告警恢复

@@ -25,6 +25,8 @@ pub struct Running {
     pub generated_admin_password: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The separate `/metrics` listener, if configured: it ends with the server.
+    metrics: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Running {
@@ -34,6 +36,10 @@ impl Running {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        if let Some(m) = self.metrics.take() {
+            m.abort();
+            let _ = m.await;
+        }
     }
 
     /// Serves until the process is asked to stop (Ctrl-C or SIGTERM).
@@ -118,12 +124,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let mut own = vec![addr];
+    let mut metrics = None;
     if let Some(m) = config.monitoring.metrics_listen {
         let l = TcpListener::bind(m).await?;
         own.push(l.local_addr()?);
         tracing::info!(addr = %l.local_addr()?, "serving /metrics without authentication");
         let router = http::monitoring::open_router(state.clone());
-        tokio::spawn(async move { axum::serve(l, router).await });
+        metrics = Some(tokio::spawn(async move { axum::serve(l, router).await }));
     }
     *state.deliverer.own.write().unwrap_or_else(|p| p.into_inner()) = own;
     tokio::spawn(services::collector::run(state.clone()));
@@ -147,6 +154,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         generated_admin_password,
         shutdown: Some(tx),
         task,
+        metrics,
     })
 }
 

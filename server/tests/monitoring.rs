@@ -200,6 +200,63 @@ async fn a_running_guest_has_figures_series_and_prometheus_metrics() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_survives_a_restart_and_goes_with_its_vm() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (mut srv, admin) =
+        fixture(|c| c.monitoring.metrics_listen = Some(format!("127.0.0.1:{port}").parse().unwrap())).await;
+    // The separate address serves /metrics without authentication, and nothing else.
+    let open = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await.unwrap();
+    assert_eq!(open.status(), 200);
+    assert!(open.text().await.unwrap().contains("# TYPE hangar_host_up gauge"));
+    assert_eq!(
+        reqwest::get(format!("http://127.0.0.1:{port}/api/v1/vms"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let g = Guest::define(LOCAL, "hangar-hist", false);
+    srv.wait_vm(&admin, &g.uuid, None).await;
+    // Minute steps of the last hour, as the collector writes them.
+    let now = hangar::db::now_ms();
+    let steps: Vec<(String, hangar::services::rollup::Step)> = (1..=30)
+        .map(|i| {
+            let t = now - now % 60_000 - i * 60_000;
+            let v = vec![i as f64; app::api::VM_SERIES.len()];
+            (
+                format!("vm:{}", g.uuid),
+                hangar::services::rollup::Step {
+                    tier: 0,
+                    start_ms: t,
+                    avg: v.clone(),
+                    max: v,
+                },
+            )
+        })
+        .collect();
+    hangar::db::metrics::write(&srv.state().db, &steps).await.unwrap();
+    srv.restart().await;
+    let admin = srv.admin().await;
+    let day: app::api::VmMetrics = admin.get_as(&format!("/api/v1/vms/{}/metrics?range=day", g.uuid)).await;
+    assert!(day.history.points.len() >= 30, "{}", day.history.points.len());
+    assert_eq!(day.history.points[0].avg[0], 30.0);
+    let (s, _) = admin
+        .call(Method::DELETE, &format!("/api/v1/vms/{}", g.uuid), None)
+        .await;
+    assert_eq!(s, 200);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM metric_points WHERE target = ?")
+        .bind(format!("vm:{}", g.uuid))
+        .fetch_one(&srv.state().db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_guest_fires_a_cpu_rule_which_resolves_when_it_stops() {
     let (srv, admin) = fixture(|_| {}).await;
     let (url, got) = receiver().await;
@@ -241,28 +298,76 @@ async fn a_busy_guest_fires_a_cpu_rule_which_resolves_when_it_stops() {
     assert_eq!(firing["target"]["id"], g.uuid.as_str());
     assert!(firing["value"].as_f64().unwrap() > 50.0);
     assert!(firing["started_at"].is_string());
+    // The VM's timeline says so too.
+    let d: app::api::VmDetail = bea.get_as(&vm).await;
+    assert!(
+        d.events
+            .iter()
+            .any(|e| e.kind == "alert.firing" && e.detail.contains("busy")),
+        "{:?}",
+        d.events
+    );
+    // Silenced, the VM's resolution is recorded but sends nothing.
+    let (s, sl) = bea
+        .call(
+            Method::PUT,
+            &format!("{vm}/alert-silence"),
+            Some(json!({ "seconds": 3600 })),
+        )
+        .await;
+    assert_eq!(s, 200, "{sl}");
+    assert!(sl["silenced_until"].as_i64().is_some());
     virsh(LOCAL, &["destroy", &g.name]).unwrap();
     eventually(60, "the alert resolves", || async {
         let a = alerts(&bea, "state=resolved").await;
         a.into_iter().find(|a| a.id == fired.id)
     })
     .await;
-    let resolved = eventually(30, "the resolved webhook", || async {
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(signed_bodies(&got, "hook-secret-1")
+        .iter()
+        .all(|b| b["status"] != "resolved"));
+    // Lifted, the next firing and resolution notify again.
+    let (s, _) = bea
+        .call(
+            Method::PUT,
+            &format!("{vm}/alert-silence"),
+            Some(json!({ "seconds": 0 })),
+        )
+        .await;
+    assert_eq!(s, 200);
+    virsh(LOCAL, &["start", &g.name]).unwrap();
+    let again = eventually(120, "the CPU rule fires again", || async {
+        alerts(&bea, "state=firing")
+            .await
+            .into_iter()
+            .find(|a| a.rule_id == r && a.id != fired.id)
+    })
+    .await;
+    virsh(LOCAL, &["destroy", &g.name]).unwrap();
+    let resolved = eventually(60, "the resolved webhook", || async {
         signed_bodies(&got, "hook-secret-1")
             .into_iter()
             .find(|b| b["status"] == "resolved")
     })
     .await;
     assert_eq!(resolved["rule"], "busy");
-    // The history shows both notifications as sent, with the receiver's answer.
+    // The history shows both notifications as sent, with the receiver's answer; the silenced one sent none.
     let a = alerts(&bea, &format!("vm={}", g.uuid)).await;
-    let d = &a.iter().find(|x| x.id == fired.id).unwrap().deliveries;
+    let d = &a.iter().find(|x| x.id == again.id).unwrap().deliveries;
     assert!(
         d.iter()
             .any(|d| d.event == "firing" && d.status == "sent" && d.response.contains("200")),
         "{d:?}"
     );
     assert!(d.iter().any(|d| d.event == "resolved" && d.status == "sent"), "{d:?}");
+    assert!(a
+        .iter()
+        .find(|x| x.id == fired.id)
+        .unwrap()
+        .deliveries
+        .iter()
+        .all(|d| d.event == "firing"));
     // Another user sees neither the rule nor its alerts.
     srv.create_user(&admin, "carl", PW_USER, "user").await;
     let mut carl = srv.client();

@@ -152,6 +152,8 @@ fn expectation(method: &str, path: &str, n: usize) -> Option<([u16; 6], Option<V
             [401, 201, 201, 201, 403, 201],
             Some(json!({ "name": "mail", "kind": "email", "config": { "to": ["ops@example.com"] } })),
         ),
+        // Silencing a VM's alerts is operating it: auditors may not.
+        ("put", "/api/v1/vms/{id}/alert-silence") => ([401, 200, 404, 200, 403, 200], Some(json!({ "seconds": 60 }))),
         // No alert has this id: nobody finds it.
         ("post", "/api/v1/alerts/{id}/acknowledge") => ([401, 404, 404, 404, 404, 404], None),
         // Storage is for those who run the hosts; auditors read it.

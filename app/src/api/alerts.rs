@@ -272,6 +272,30 @@ pub struct TestResult {
     pub delivery: Delivery,
 }
 
+/// `PUT /api/v1/vms/{id}/alert-silence`: no notifications about the VM for `seconds` from now (0 lifts it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VmSilence {
+    pub seconds: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(ToSchema))]
+pub struct VmSilenced {
+    pub vm_id: String,
+    /// Unix milliseconds (none: not silenced).
+    pub silenced_until: Option<i64>,
+}
+
+pub fn silence_vm(id: String, seconds: i64) -> impl Future<Output = ApiResult<VmSilenced>> + Send {
+    send(
+        Method::Put,
+        format!("/api/v1/vms/{id}/alert-silence"),
+        VmSilence { seconds },
+    )
+}
+
 pub fn alert_rules() -> impl Future<Output = ApiResult<Vec<AlertRule>>> + Send {
     get("/api/v1/alert-rules".to_string())
 }

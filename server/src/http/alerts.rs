@@ -7,7 +7,7 @@ use crate::services::{alert_rules, channels};
 use crate::state::AppState;
 use app::api::{
     Alert, AlertPage, AlertQuery, AlertRule, AlertRulePatch, ApiError, Channel, ChannelPatch, Delivery, NewAlertRule,
-    NewChannel, TestResult,
+    NewChannel, TestResult, VmSilence, VmSilenced,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -177,6 +177,20 @@ pub async fn deliveries(
     Ok(Json(channels::deliveries(&state, &caller, id).await?))
 }
 
+/// Silences notifications about one VM for `seconds` (0 lifts it): alerts still fire and resolve, quietly.
+#[utoipa::path(put, path = "/api/v1/vms/{id}/alert-silence", operation_id = "vm.alert_silence", tag = "alerts",
+    params(("id" = String, Path)), request_body = VmSilence,
+    responses((status = 200, body = VmSilenced), (status = 400, body = ApiError), (status = 403, body = ApiError),
+        (status = 404, body = ApiError)))]
+pub async fn silence_vm(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<VmSilence>,
+) -> Result<Json<VmSilenced>> {
+    Ok(Json(alert_rules::silence_vm(&state, &caller, &id, b.seconds).await?))
+}
+
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
     utoipa_axum::router::OpenApiRouter::new()
         .routes(utoipa_axum::routes!(list_rules, create_rule))
@@ -187,4 +201,5 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(get_channel, update_channel, delete_channel))
         .routes(utoipa_axum::routes!(test_channel))
         .routes(utoipa_axum::routes!(deliveries))
+        .routes(utoipa_axum::routes!(silence_vm))
 }

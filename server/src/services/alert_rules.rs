@@ -6,8 +6,8 @@ use crate::db::{self, alerts::RuleFields};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use app::api::{
-    Alert, AlertPage, AlertQuery, AlertRule, AlertRulePatch, AlertScope, NewAlertRule, ALERT_METRICS, COMPARISONS,
-    SCOPE_KINDS, SEVERITIES,
+    Alert, AlertPage, AlertQuery, AlertRule, AlertRulePatch, AlertScope, NewAlertRule, VmSilenced, ALERT_METRICS,
+    COMPARISONS, SCOPE_KINDS, SEVERITIES,
 };
 use serde_json::json;
 
@@ -317,6 +317,37 @@ pub async fn alerts(state: &AppState, caller: &Caller, q: &AlertQuery) -> Result
     Ok(AlertPage {
         next_before: if more { items.last().map(|a| a.id) } else { None },
         items,
+    })
+}
+
+/// Silences (or, with 0, un-silences) notifications about one VM, for whoever may operate it.
+pub async fn silence_vm(state: &AppState, caller: &Caller, uuid: &str, seconds: i64) -> Result<VmSilenced> {
+    let p = caller.require()?;
+    let vm = super::vms::visible(state, p, uuid, Action::VmOperate).await?;
+    let until = match seconds {
+        0 => None,
+        s if (1..=30 * 86_400).contains(&s) => Some(db::now_ms() + s * 1000),
+        _ => {
+            return Err(Error::Invalid {
+                field: "seconds",
+                reason: "out_of_range",
+                details: json!({ "min": 0, "max": 30 * 86_400 }),
+            })
+        }
+    };
+    let mut tx = db::begin_write(&state.db).await?;
+    db::alerts::set_vm_silence(&mut tx, &vm.uuid, until).await?;
+    audit::commit(
+        tx,
+        caller,
+        "vm.alert_silence",
+        &format!("vm:{}", vm.uuid),
+        &json!({ "seconds": seconds }),
+    )
+    .await?;
+    Ok(VmSilenced {
+        vm_id: vm.uuid,
+        silenced_until: until,
     })
 }
 

@@ -365,6 +365,13 @@ async fn evaluate_at(state: &AppState, now: i64) -> Result<()> {
             }
         }
     }
+    // Alerts about a VM go on its timeline too.
+    for (_, a, event) in &notes {
+        if let Some(uuid) = &a.vm_uuid {
+            let detail = format!("{} ({})", a.rule_name, a.severity);
+            db::vms::add_event(&mut conn, uuid, &format!("alert.{event}"), &detail).await?;
+        }
+    }
     drop(conn);
     for (rule, a, event) in notes {
         let muted =

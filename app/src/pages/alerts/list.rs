@@ -16,8 +16,19 @@ pub fn AlertsPage() -> impl IntoView {
     let prefill_vm = query.read_untracked().get("vm").filter(|v| !v.trim().is_empty());
     let version = RwSignal::new(0u32);
     // Made with the page (not inside a Suspense), so hydration finds them where SSR put them.
+    // What fires changes by itself: look again every 10 s while the page is open.
+    let tick = RwSignal::new(0u32);
+    #[cfg(feature = "hydrate")]
+    {
+        let bump = move || {
+            tick.try_update(|t| *t += 1);
+        };
+        if let Ok(h) = set_interval_with_handle(bump, std::time::Duration::from_secs(10)) {
+            on_cleanup(move || h.clear());
+        }
+    }
     let firing = Resource::new(
-        move || version.get(),
+        move || (version.get(), tick.get()),
         |_| {
             crate::api::alerts::alerts(AlertQuery {
                 state: Some("active".into()),
