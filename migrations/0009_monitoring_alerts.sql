@@ -73,10 +73,14 @@ CREATE TABLE alerts (
 CREATE INDEX alerts_state ON alerts (state, rule_id);
 CREATE INDEX alerts_vm ON alerts (vm_uuid, id);
 
--- Per VM: no notifications until then.
+-- Per VM and per person who silenced it: no notifications of their rules about the VM until then (of every
+-- rule's, when `all_rules`: set by an operator or admin). A VM's owner cannot mute the operators' rules.
 CREATE TABLE vm_alert_silences (
-    vm_uuid TEXT PRIMARY KEY,
-    until INTEGER NOT NULL
+    vm_uuid TEXT NOT NULL,
+    set_by INTEGER NOT NULL,
+    all_rules INTEGER NOT NULL,
+    until INTEGER NOT NULL,
+    PRIMARY KEY (vm_uuid, set_by)
 );
 
 -- Each notification to each channel: its attempts and the remote end's last answer. A row still `pending` at

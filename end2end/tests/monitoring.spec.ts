@@ -72,6 +72,9 @@ test('a VM owner watches the CPU chart move and sees their rule fire', async ({ 
     await page.goto(`/vms/${id}`);
     await hydrated(page);
     await expect(page.getByTestId('vm-monitoring')).toContainText('CPU');
+    // Silencing the VM's notifications says until when.
+    await page.getByTestId('vm-silence').click();
+    await expect(page.getByTestId('vm-silence-state')).toContainText('静默至');
     await ctx.close();
   } finally {
     removeGuest(name);

@@ -185,8 +185,9 @@ impl Default for MonitoringConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotificationConfig {
-    /// The address people reach Hangar at, for links in messages (e.g. `https://hangar.example.com`).
-    pub public_url: String,
+    /// The address people reach Hangar at, for links in messages (e.g. `https://hangar.example.com`); none:
+    /// `http://` and the address Hangar listens on.
+    pub public_url: Option<String>,
     /// Allow webhooks and robots at loopback, private and link-local addresses (and Hangar itself).
     pub allow_private_webhooks: bool,
     /// Seconds to wait before each retry of a failed delivery (its length is the number of retries).
@@ -199,7 +200,7 @@ pub struct NotificationConfig {
 impl Default for NotificationConfig {
     fn default() -> Self {
         Self {
-            public_url: "http://127.0.0.1:8080".into(),
+            public_url: None,
             allow_private_webhooks: false,
             retry_seconds: vec![10, 60, 300],
             timeout_seconds: 10,
@@ -416,7 +417,7 @@ impl Config {
             self.monitoring.metrics_listen = Some(parse("HANGAR_METRICS_LISTEN", &v)?);
         }
         if let Some(v) = get("HANGAR_PUBLIC_URL") {
-            self.notifications.public_url = v;
+            self.notifications.public_url = Some(v);
         }
         if let Some(v) = get("HANGAR_ALLOW_PRIVATE_WEBHOOKS") {
             self.notifications.allow_private_webhooks = flag("HANGAR_ALLOW_PRIVATE_WEBHOOKS", &v)?;

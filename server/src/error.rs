@@ -97,6 +97,8 @@ pub enum Error {
     Busy { retry_after: u64 },
     #[error("too many console sessions ({scope}: {limit})")]
     ConsoleLimit { scope: &'static str, limit: usize },
+    #[error("too many notifications being sent at once")]
+    NotifyBusy { retry_after: u64 },
     #[error("console unavailable: {reason} {detail}")]
     ConsoleUnavailable { reason: &'static str, detail: String },
     #[error("console refused: {0}")]
@@ -240,7 +242,7 @@ impl Error {
             UriTooLong => StatusCode::URI_TOO_LONG,
             PartiallyApplied { cause, .. } => cause.status(),
             Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ConsoleLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ConsoleLimit { .. } | NotifyBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
             ConsoleUnavailable { .. } => StatusCode::CONFLICT,
             ConsoleRefused(_) => StatusCode::FORBIDDEN,
             LinkExpired => StatusCode::GONE,
@@ -288,6 +290,7 @@ impl Error {
             NoSpace => "no_space",
             Placement { .. } => "no_host",
             ConsoleLimit { .. } => "too_many_consoles",
+            NotifyBusy { .. } => "too_many_notifications",
             ConsoleUnavailable { .. } => "console_unavailable",
             ConsoleRefused(_) => "console_refused",
             LinkExpired => "link_expired",
@@ -331,6 +334,7 @@ impl Error {
             InUse { by } => json!({ "by": by }),
             Placement { reason, skipped } => json!({ "reason": reason, "skipped": skipped }),
             ConsoleLimit { scope, limit } => json!({ "resource": scope, "limit": limit }),
+            NotifyBusy { retry_after } => json!({ "retry_after": retry_after }),
             ConsoleUnavailable { reason, .. } | ConsoleRefused(reason) => json!({ "reason": reason }),
             Upload(u) => u.details(),
             _ => Value::Null,
@@ -419,7 +423,10 @@ impl IntoResponse for Error {
         let status = self.status();
         let body = self.to_api_logged();
         let mut resp = (status, axum::Json(body)).into_response();
-        if let Error::TooManyAttempts { retry_after } | Error::Busy { retry_after } = self {
+        if let Error::TooManyAttempts { retry_after }
+        | Error::Busy { retry_after }
+        | Error::NotifyBusy { retry_after } = self
+        {
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }

@@ -91,7 +91,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tasks: Arc::default(),
         uploads: Arc::default(),
         consoles: Arc::default(),
-        monitor: Arc::default(),
+        monitor: Arc::new(services::monitoring::Monitor::new(config.monitoring.interval_seconds)),
         alerts: Arc::default(),
         deliverer: Arc::new(services::deliver::Deliverer::new(
             services::secrets::SecretBox::open_or_create(&config.data_dir)?,

@@ -576,23 +576,48 @@ async fn mail_goes_through_an_smtp_server_that_demands_starttls() {
     assert!(mail.contains("X-TLS: True"), "{mail}");
     assert!(mail.contains("X-Envelope-To: ops@example.com"), "{mail}");
     assert!(mail.contains("Hangar"), "{mail}");
-    // An unreachable server: retried, then recorded as failed with the error.
+    // An unreachable server: a test message says so at once (the person testing is waiting for it).
     child.kill().await.ok();
     let (s, t) = admin
         .call(Method::POST, &format!("/api/v1/notification-channels/{id}/test"), None)
         .await;
     assert_eq!(s, 200);
-    assert_eq!(t["delivery"]["status"], "pending", "{t}");
-    let did = t["delivery"]["id"].as_i64().unwrap();
-    let d = eventually(30, "the delivery given up", || async {
+    assert_eq!(t["delivery"]["status"], "failed", "{t}");
+    assert_eq!(t["delivery"]["attempts"], 1, "{t}");
+    assert!(t["delivery"]["response"].as_str().unwrap().contains("localhost"), "{t}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_to_a_dead_receiver_is_retried_then_recorded_as_failed() {
+    let (srv, admin) = fixture(|_| {}).await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let ch = webhook(&admin, &format!("http://{dead}/gone"), "s").await;
+    let g = Guest::define(LOCAL, "hangar-mon-dead", false);
+    srv.wait_vm(&admin, &g.uuid, None).await;
+    // Always true of a VM that is off (it uses 0 % of nothing): fires at the first rounds.
+    rule(
+        &admin,
+        json!({ "name": "always", "metric": "vm_memory_percent", "comparison": "le", "threshold": 100,
+                "for_seconds": 1, "scope": { "kind": "vm", "id": g.uuid }, "channels": [ch] }),
+    )
+    .await;
+    // Collection goes on meanwhile: the VM's figures keep arriving.
+    let before: app::api::VmMetrics = admin.get_as(&format!("/api/v1/vms/{}/metrics", g.uuid)).await;
+    let d = eventually(60, "the delivery given up", || async {
         let log: Vec<app::api::Delivery> = admin
-            .get_as(&format!("/api/v1/notification-channels/{id}/deliveries"))
+            .get_as(&format!("/api/v1/notification-channels/{ch}/deliveries"))
             .await;
-        log.into_iter().find(|d| d.id == did && d.status == "failed")
+        log.into_iter().find(|d| d.status == "failed")
     })
     .await;
+    assert_eq!(d.event, "firing");
     assert_eq!(d.attempts, 3, "{d:?}");
     assert!(!d.response.is_empty());
+    let after: app::api::VmMetrics = admin.get_as(&format!("/api/v1/vms/{}/metrics", g.uuid)).await;
+    assert!(after.history.points.len() > before.history.points.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -618,11 +643,9 @@ async fn bad_rules_and_channels_are_refused_and_nothing_is_saved() {
         (with("metric", json!("vm_magic")), "metric", "unknown"),
         (with("comparison", json!("eq")), "comparison", "unknown"),
         (with("name", json!("  ")), "name", "empty"),
-        (
-            with("scope", json!({ "kind": "vm", "id": g.uuid })),
-            "scope",
-            "not_yours",
-        ),
+        // Another user's VM is as unknown as one that does not exist.
+        (with("scope", json!({ "kind": "vm", "id": g.uuid })), "scope", "unknown"),
+        (with("name", json!("a\u{202e}b")), "name", "control_characters"),
         (
             with("scope", json!({ "kind": "owner", "id": uid + 1 })),
             "scope",
@@ -737,4 +760,65 @@ async fn bad_rules_and_channels_are_refused_and_nothing_is_saved() {
         StatusCode::OK,
         dan.get(&format!("/api/v1/notification-channels/{id}")).await.0
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vm_owners_silence_mutes_only_their_own_rules() {
+    let (srv, admin) = fixture(|_| {}).await;
+    let (url, got) = receiver().await;
+    let uid = srv.create_user(&admin, "ola", PW_USER, "user").await;
+    let mut ola = srv.client();
+    ola.login_ok("ola", PW_USER).await;
+    let g = Guest::define(LOCAL, "hangar-mon-quiet", false);
+    srv.wait_vm(&admin, &g.uuid, None).await;
+    let vm = format!("/api/v1/vms/{}", g.uuid);
+    assert_eq!(
+        admin.call(Method::PATCH, &vm, Some(json!({ "owner_id": uid }))).await.0,
+        200
+    );
+    let (s, _) = ola
+        .call(
+            Method::PUT,
+            &format!("{vm}/alert-silence"),
+            Some(json!({ "seconds": 3600 })),
+        )
+        .await;
+    assert_eq!(s, 200);
+    // Always true of a VM that is off: both rules fire at the first rounds.
+    let always = |ch: i64| {
+        json!({ "name": "always", "metric": "vm_memory_percent", "comparison": "le", "threshold": 100,
+                "for_seconds": 1, "scope": { "kind": "vm", "id": g.uuid }, "channels": [ch] })
+    };
+    let admin_ch = webhook(&admin, &format!("{url}/admin"), "s").await;
+    let ola_ch = webhook(&ola, &format!("{url}/ola"), "s").await;
+    let admin_rule = rule(&admin, always(admin_ch)).await;
+    let ola_rule = rule(&ola, always(ola_ch)).await;
+    let to = |path: &str| got.lock().unwrap().iter().filter(|(p, _, _)| p == path).count();
+    eventually(30, "the admin's rule notifies despite the owner's silence", || async {
+        (to("/admin") > 0).then_some(())
+    })
+    .await;
+    let firing = alerts(&ola, "state=firing").await;
+    let theirs = firing.iter().find(|a| a.rule_id == admin_rule).unwrap();
+    let mine = firing.iter().find(|a| a.rule_id == ola_rule).unwrap();
+    // The owner sees the admin's alert about their VM, not where it was sent, and cannot stop its repeats.
+    assert!(theirs.deliveries.is_empty(), "{theirs:?}");
+    let ack = |id: i64| format!("/api/v1/alerts/{id}/acknowledge");
+    assert_eq!(ola.call(Method::POST, &ack(theirs.id), None).await.0, 403);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(to("/ola"), 0, "the owner's own rule is silenced");
+    // Lifted: the alert that fired in silence is told at the next round.
+    let (s, _) = ola
+        .call(
+            Method::PUT,
+            &format!("{vm}/alert-silence"),
+            Some(json!({ "seconds": 0 })),
+        )
+        .await;
+    assert_eq!(s, 200);
+    eventually(30, "the owner's rule notifies once the silence is lifted", || async {
+        (to("/ola") > 0).then_some(())
+    })
+    .await;
+    assert_eq!(ola.call(Method::POST, &ack(mine.id), None).await.0, 200);
 }

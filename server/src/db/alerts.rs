@@ -308,26 +308,38 @@ pub async fn drop_pending(conn: &mut SqliteConnection, id: i64) -> sqlx::Result<
     Ok(())
 }
 
-/// VMs silenced now, with the end of each silence.
-pub async fn vm_silences(db: &SqlitePool, now: i64) -> sqlx::Result<Vec<(String, i64)>> {
-    sqlx::query_as("SELECT vm_uuid, until FROM vm_alert_silences WHERE until > ?")
+/// Silences in force now: (VM, who set it, whether it covers every rule).
+pub async fn vm_silences(db: &SqlitePool, now: i64) -> sqlx::Result<Vec<(String, i64, bool)>> {
+    sqlx::query_as("SELECT vm_uuid, set_by, all_rules FROM vm_alert_silences WHERE until > ?")
         .bind(now)
         .fetch_all(db)
         .await
 }
 
-pub async fn set_vm_silence(conn: &mut SqliteConnection, uuid: &str, until: Option<i64>) -> sqlx::Result<()> {
+/// Sets (or with `None`, lifts) the silence `set_by` put on a VM.
+pub async fn set_vm_silence(
+    conn: &mut SqliteConnection,
+    uuid: &str,
+    set_by: i64,
+    all_rules: bool,
+    until: Option<i64>,
+) -> sqlx::Result<()> {
     match until {
         Some(u) => {
-            sqlx::query("INSERT OR REPLACE INTO vm_alert_silences (vm_uuid, until) VALUES (?, ?)")
-                .bind(uuid)
-                .bind(u)
-                .execute(conn)
-                .await?
+            sqlx::query(
+                "INSERT OR REPLACE INTO vm_alert_silences (vm_uuid, set_by, all_rules, until) VALUES (?, ?, ?, ?)",
+            )
+            .bind(uuid)
+            .bind(set_by)
+            .bind(all_rules)
+            .bind(u)
+            .execute(conn)
+            .await?
         }
         None => {
-            sqlx::query("DELETE FROM vm_alert_silences WHERE vm_uuid = ?")
+            sqlx::query("DELETE FROM vm_alert_silences WHERE vm_uuid = ? AND set_by = ?")
                 .bind(uuid)
+                .bind(set_by)
                 .execute(conn)
                 .await?
         }

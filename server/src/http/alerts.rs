@@ -156,7 +156,8 @@ pub async fn delete_channel(
 /// Sends a test message now and answers with its delivery (the remote end's answer); failures are retried later.
 #[utoipa::path(post, path = "/api/v1/notification-channels/{id}/test", operation_id = "notification_channel.test",
     tag = "alerts", params(("id" = i64, Path)),
-    responses((status = 200, body = TestResult), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+    responses((status = 200, body = TestResult), (status = 403, body = ApiError), (status = 404, body = ApiError),
+        (status = 429, description = "too many messages being sent at once", body = ApiError)))]
 pub async fn test_channel(
     State(state): State<AppState>,
     caller: Caller,

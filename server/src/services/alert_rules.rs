@@ -27,6 +27,12 @@ async fn validate(state: &AppState, owner: &Principal, r: &NewAlertRule) -> Resu
     if name.chars().count() > 100 {
         return Err(Error::invalid("name", "too_long"));
     }
+    if name
+        .chars()
+        .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c))
+    {
+        return Err(Error::invalid("name", "control_characters"));
+    }
     if !ALERT_METRICS.contains(&r.metric.as_str()) {
         return Err(Error::invalid("metric", "unknown"));
     }
@@ -119,10 +125,8 @@ async fn validate_scope(state: &AppState, owner: &Principal, metric: &str, s: &A
             let rows = state.vm_list.rows().await?;
             let vm = rows.iter().find(|v| v.uuid == id);
             // Another user's VM does not exist for a user: the same answer as a VM that does not exist.
-            match vm {
-                Some(v) if owner.sees_vm(v.owner_id) => {}
-                Some(_) => return Err(Error::invalid("scope", "not_yours")),
-                None => return Err(Error::invalid("scope", "unknown")),
+            if !vm.is_some_and(|v| owner.sees_vm(v.owner_id)) {
+                return Err(Error::invalid("scope", "unknown"));
             }
         }
         "owner" => {
@@ -170,18 +174,26 @@ pub async fn list(state: &AppState, caller: &Caller) -> Result<Vec<AlertRule>> {
     Ok(rows.iter().map(|r| r.to_api()).collect())
 }
 
-pub async fn create(state: &AppState, caller: &Caller, r: NewAlertRule) -> Result<AlertRule> {
+pub async fn create(state: &AppState, caller: &Caller, mut r: NewAlertRule) -> Result<AlertRule> {
     let p = caller.require()?;
     policy::authorize(p, Action::AlertManage, Resource::User(p.id))?;
+    // A channel named twice would get every message twice.
+    r.channels.sort_unstable();
+    r.channels.dedup();
     validate(state, p, &r).await?;
+    let mut tx = db::begin_write(&state.db).await?;
+    // Counted in the write transaction: concurrent creations cannot all see room for one more.
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM alert_rules WHERE owner_id = ?")
         .bind(p.id)
-        .fetch_one(&state.db)
+        .fetch_one(&mut *tx)
         .await?;
     if count >= MAX_RULES_PER_USER {
-        return Err(Error::invalid("name", "too_many"));
+        return Err(Error::Invalid {
+            field: "name",
+            reason: "too_many",
+            details: json!({ "max": MAX_RULES_PER_USER }),
+        });
     }
-    let mut tx = db::begin_write(&state.db).await?;
     let id = db::alerts::insert_rule(&mut tx, p.id, &fields(&r, None), db::now_ms()).await?;
     let row = db::alerts::rule(&mut tx, id)
         .await?
@@ -223,7 +235,12 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, patch: AlertRule
         for_seconds: patch.for_seconds.unwrap_or(cur.for_seconds),
         scope: patch.scope.clone().unwrap_or(cur.scope),
         severity: patch.severity.clone().unwrap_or(cur.severity),
-        channels: patch.channels.clone().unwrap_or(cur.channels),
+        channels: {
+            let mut c = patch.channels.clone().unwrap_or(cur.channels);
+            c.sort_unstable();
+            c.dedup();
+            c
+        },
         repeat_seconds: patch.repeat_seconds.unwrap_or(cur.repeat_seconds),
         enabled: patch.enabled.unwrap_or(cur.enabled),
     };
@@ -303,12 +320,14 @@ pub async fn alerts(state: &AppState, caller: &Caller, q: &AlertQuery) -> Result
     let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
     let ids: Vec<i64> = rows.iter().map(|a| a.id).collect();
     let deliveries = db::alerts::deliveries_of_alerts(&state.db, &ids).await?;
+    // A VM's owner sees alerts of others' rules about it, not where those rules send their notifications.
     let items: Vec<Alert> = rows
         .iter()
         .map(|a| {
+            let shown = all || a.rule_owner == p.id;
             let d = deliveries
                 .iter()
-                .filter(|d| d.alert_id == Some(a.id))
+                .filter(|d| shown && d.alert_id == Some(a.id))
                 .map(|d| d.to_api())
                 .collect();
             a.to_api(d)
@@ -335,8 +354,10 @@ pub async fn silence_vm(state: &AppState, caller: &Caller, uuid: &str, seconds: 
             })
         }
     };
+    // An operator's or admin's silence covers every rule; anyone else's only their own rules.
+    let all_rules = watch_all(p);
     let mut tx = db::begin_write(&state.db).await?;
-    db::alerts::set_vm_silence(&mut tx, &vm.uuid, until).await?;
+    db::alerts::set_vm_silence(&mut tx, &vm.uuid, p.id, all_rules, until).await?;
     audit::commit(
         tx,
         caller,
@@ -356,13 +377,13 @@ pub async fn acknowledge(state: &AppState, caller: &Caller, id: i64) -> Result<A
     let p = caller.require()?;
     let mut tx = db::begin_write(&state.db).await?;
     let a = db::alerts::alert(&mut tx, id).await?.ok_or(Error::NotFound("alert"))?;
-    let mine = a.rule_owner == p.id || a.vm_owner == Some(p.id);
-    if !mine && policy::authorize(p, Action::AlertRead, Resource::User(a.rule_owner)).is_err() {
+    // Seeing an alert about one's VM is not owning the rule: only its owner (or an admin) stops its repeats.
+    let sees =
+        a.vm_owner == Some(p.id) || policy::authorize(p, Action::AlertRead, Resource::User(a.rule_owner)).is_ok();
+    if !sees {
         return Err(Error::NotFound("alert"));
     }
-    if !mine {
-        policy::authorize(p, Action::AlertManage, Resource::User(a.rule_owner))?;
-    }
+    policy::authorize(p, Action::AlertManage, Resource::User(a.rule_owner))?;
     if a.acknowledged_at.is_some() {
         return Err(Error::InvalidState("acknowledged".into()));
     }

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::services::deliver::Note;
 use crate::state::AppState;
 use app::api::Role;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// What the alert engine keeps between rounds.
@@ -266,11 +266,7 @@ async fn evaluate_at(state: &AppState, now: i64) -> Result<()> {
         .into_iter()
         .map(|a| ((a.rule_id, a.target_kind.clone(), a.target_id.clone()), a))
         .collect();
-    let silenced: HashSet<String> = db::alerts::vm_silences(&state.db, now)
-        .await?
-        .into_iter()
-        .map(|s| s.0)
-        .collect();
+    let silences = db::alerts::vm_silences(&state.db, now).await?;
     let snap = snapshot(state, now).await?;
     let mut notes: Vec<(RuleRow, AlertRow, &'static str)> = Vec::new();
     let mut conn = state.db.acquire().await?;
@@ -326,9 +322,11 @@ async fn evaluate_at(state: &AppState, now: i64) -> Result<()> {
                         a.notified_at = Some(now);
                         event = Some("firing");
                     } else if a.state == "firing"
-                        && rule.repeat_seconds > 0
                         && a.acknowledged_at.is_none()
-                        && now - a.notified_at.unwrap_or(0) >= rule.repeat_seconds * 1000
+                        // Never told (it fired while silenced), or due for a repeat.
+                        && (a.notified_at.is_none()
+                            || (rule.repeat_seconds > 0
+                                && now - a.notified_at.unwrap_or(0) >= rule.repeat_seconds * 1000))
                     {
                         a.notified_at = Some(now);
                         event = Some("firing");
@@ -373,12 +371,27 @@ async fn evaluate_at(state: &AppState, now: i64) -> Result<()> {
         }
     }
     drop(conn);
-    for (rule, a, event) in notes {
-        let muted =
-            rule.silenced_until.is_some_and(|u| u > now) || a.vm_uuid.as_ref().is_some_and(|u| silenced.contains(u));
-        if !muted {
-            notify(state, &rule, &a, event).await;
+    for (rule, mut a, event) in notes {
+        let muted = rule.silenced_until.is_some_and(|u| u > now)
+            || a.vm_uuid.as_ref().is_some_and(|u| {
+                silences
+                    .iter()
+                    .any(|(vm, by, all)| vm == u && (*all || *by == rule.owner_id))
+            });
+        // A resolution nobody was told the start of stays quiet too.
+        if event == "resolved" && a.notified_at.is_none() {
+            continue;
         }
+        if muted {
+            if event == "firing" && a.notified_at.is_some() {
+                // Told no one: once the silence ends, the next round tells.
+                a.notified_at = None;
+                let mut c = state.db.acquire().await?;
+                db::alerts::save_alert(&mut c, &a).await?;
+            }
+            continue;
+        }
+        notify(state, &rule, &a, event).await;
     }
     Ok(())
 }

@@ -19,6 +19,12 @@ fn check_name(name: &str) -> Result<()> {
     if name.chars().count() > 100 {
         return Err(Error::invalid("name", "too_long"));
     }
+    if name
+        .chars()
+        .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c))
+    {
+        return Err(Error::invalid("name", "control_characters"));
+    }
     Ok(())
 }
 
@@ -95,16 +101,21 @@ pub async fn create(state: &AppState, caller: &Caller, c: NewChannel) -> Result<
     check_language(&language)?;
     let config = notify::parse_config(&c.kind, &c.config, None)?;
     check_target(state, &config).await?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notification_channels WHERE owner_id = ?")
-        .bind(p.id)
-        .fetch_one(&state.db)
-        .await?;
-    if count >= MAX_CHANNELS_PER_USER {
-        return Err(Error::invalid("name", "too_many"));
-    }
     let sealed = seal(state, &config)?;
     let target = config.target();
     let mut tx = db::begin_write(&state.db).await?;
+    // Counted in the write transaction: concurrent creations cannot all see room for one more.
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notification_channels WHERE owner_id = ?")
+        .bind(p.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if count >= MAX_CHANNELS_PER_USER {
+        return Err(Error::Invalid {
+            field: "name",
+            reason: "too_many",
+            details: json!({ "max": MAX_CHANNELS_PER_USER }),
+        });
+    }
     let f = ChannelFields {
         name: c.name.trim(),
         kind: config.kind(),

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
 
 /// Deliveries attempted at once.
-const AT_ONCE: usize = 8;
+const AT_ONCE: usize = 16;
+/// Test messages attempted at once (in all).
+const TESTS_AT_ONCE: usize = 2;
 
 /// What a delivery says (kept on its row as JSON; never holds a secret).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,9 +57,13 @@ impl Note {
 pub struct Deliverer {
     tx: mpsc::UnboundedSender<(i64, usize)>,
     rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<(i64, usize)>>>,
-    /// Hangar's own addresses, which webhooks may not point at.
+    /// Hangar's own addresses, which webhooks may not point at (the first is where it serves the UI).
     pub own: std::sync::RwLock<Vec<std::net::SocketAddr>>,
     pub secrets: crate::services::secrets::SecretBox,
+    /// Attempts of queued deliveries in flight.
+    permits: Arc<Semaphore>,
+    /// Test messages in flight: apart, so that testing a dead address never delays an alert's notification.
+    test_permits: Semaphore,
 }
 
 impl Deliverer {
@@ -68,6 +74,8 @@ impl Deliverer {
             rx: std::sync::Mutex::new(Some(rx)),
             own: Default::default(),
             secrets,
+            permits: Arc::new(Semaphore::new(AT_ONCE)),
+            test_permits: Semaphore::new(TESTS_AT_ONCE),
         }
     }
 
@@ -119,7 +127,15 @@ async fn attempt(state: &AppState, id: i64, attempts_before: usize) -> Result<bo
     };
     let note: Note = serde_json::from_str(&row.message).map_err(|e| Error::Internal(e.into()))?;
     let config = state.deliverer.config(&channel)?;
-    let msg = note.message(&state.config.notifications.public_url);
+    let public = match &state.config.notifications.public_url {
+        Some(u) => u.clone(),
+        None => state
+            .deliverer
+            .own_addrs()
+            .first()
+            .map_or_else(|| "http://127.0.0.1:8080".to_string(), |a| format!("http://{a}")),
+    };
+    let msg = note.message(&public);
     let own = state.deliverer.own_addrs();
     let result = notify::send(&state.config.notifications, &own, &config, &msg).await;
     let (status, answer, sent) = match result {
@@ -140,13 +156,22 @@ async fn attempt(state: &AppState, id: i64, attempts_before: usize) -> Result<bo
     Ok(sent || status == "failed")
 }
 
-/// Sends a test message through a channel: the first attempt now (its result is returned), retries later.
+/// Sends a test message through a channel: one attempt, now, whose answer is the result (no retries: the person
+/// testing is waiting for it).
 pub async fn test(state: &AppState, channel: &ChannelRow, note: &Note) -> Result<i64> {
+    // A turn first: test messages to a dead address must not pile up requests each waiting out a timeout.
+    let permit = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        state.deliverer.test_permits.acquire(),
+    )
+    .await
+    .map_err(|_| Error::NotifyBusy { retry_after: 10 })?
+    .map_err(|e| Error::Internal(e.into()))?;
     let id = insert(state, None, channel, note).await?;
-    let finished = attempt(state, id, 0).await?;
-    if !finished {
-        let _ = state.deliverer.tx.send((id, 1));
-    }
+    let last = state.config.notifications.retry_seconds.len();
+    let done = attempt(state, id, last).await;
+    drop(permit);
+    done?;
     Ok(id)
 }
 
@@ -163,7 +188,7 @@ pub async fn run(state: AppState) {
         }
         Err(e) => tracing::warn!(error = %e, "pending notifications not resumed"),
     }
-    let permits = Arc::new(Semaphore::new(AT_ONCE));
+    let permits = state.deliverer.permits.clone();
     while let Some((id, done)) = rx.recv().await {
         let st = state.clone();
         let permits = permits.clone();
@@ -182,8 +207,14 @@ pub async fn run(state: AppState) {
                     Ok(true) => return,
                     Ok(false) => n += 1,
                     Err(e) => {
+                        // Hangar's own trouble (the database, an unreadable channel): logged on the row too, so
+                        // the row does not stay pending for ever.
                         tracing::warn!(delivery = id, error = %e, "notification attempt failed");
                         n += 1;
+                        let status = if n > delays.len() { "failed" } else { "pending" };
+                        let _ =
+                            db::alerts::record_attempt(&st.db, id, status, "Hangar could not send it", db::now_ms())
+                                .await;
                     }
                 }
                 if n > delays.len() {

@@ -7,7 +7,7 @@ use app::api::{DiskNow, MetricPoint, MetricSeries, NicNow, HOST_SERIES, VM_SERIE
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, RwLock};
 
-/// Samples kept in memory per target (one hour at the default 10 s).
+/// Samples kept in memory per target unless told otherwise (one hour at the default 10 s).
 const RECENT: usize = 360;
 
 /// A VM as the last collection saw it.
@@ -47,6 +47,24 @@ pub struct Monitor {
     pub requests: Mutex<HashMap<(String, u16), u64>>,
     /// Rounds done, and total seconds they took (for `/metrics`).
     pub rounds: Mutex<(u64, f64)>,
+    /// Recent samples kept per target: an hour's worth at the collection interval.
+    pub recent_cap: std::sync::atomic::AtomicUsize,
+}
+
+impl Monitor {
+    pub fn new(interval_seconds: u64) -> Monitor {
+        let m = Monitor::default();
+        let cap = (3600 / interval_seconds.max(1)).clamp(60, 3600) as usize;
+        m.recent_cap.store(cap, std::sync::atomic::Ordering::Relaxed);
+        m
+    }
+
+    fn cap(&self) -> usize {
+        match self.recent_cap.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => RECENT,
+            n => n,
+        }
+    }
 }
 
 fn delta(now: u64, before: u64) -> f64 {
@@ -129,8 +147,8 @@ pub fn host_values(prev: Option<&NodeCounters>, now: &NodeCounters) -> Vec<f64> 
     vec![cpu, used, total, 1.0]
 }
 
-fn push_recent(recent: &mut VecDeque<(i64, Vec<f32>)>, at: i64, values: &[f64]) {
-    if recent.len() >= RECENT {
+fn push_recent(recent: &mut VecDeque<(i64, Vec<f32>)>, cap: usize, at: i64, values: &[f64]) {
+    while recent.len() >= cap {
         recent.pop_front();
     }
     recent.push_back((at, values.iter().map(|v| *v as f32).collect()));
@@ -140,6 +158,7 @@ impl Monitor {
     /// Takes one round's readings of a host's VMs; returns the history steps they closed.
     pub fn record_vms(&self, host_id: i64, at_ms: i64, doms: Vec<DomainCounters>) -> Vec<(String, Step)> {
         let mut steps = Vec::new();
+        let cap = self.cap();
         let mut vms = self.vms.write().unwrap_or_else(|p| p.into_inner());
         let seen: std::collections::HashSet<&str> = doms.iter().map(|d| d.uuid.as_str()).collect();
         // Domains gone from this host (deleted, migrated away) are forgotten.
@@ -156,7 +175,7 @@ impl Monitor {
             if live.host_id == host_id && live.at_ms > 0 {
                 let dt = (at_ms - live.at_ms) as f64 / 1000.0;
                 let (values, disks, nics) = vm_rates(&live.counters, &d, dt);
-                push_recent(&mut live.recent, at_ms, &values);
+                push_recent(&mut live.recent, cap, at_ms, &values);
                 for s in live.rollup.add(at_ms, &values) {
                     steps.push((format!("vm:{}", d.uuid), s));
                 }
@@ -180,6 +199,7 @@ impl Monitor {
         pools: Option<Vec<PoolFill>>,
         round_seconds: f64,
     ) -> Vec<(String, Step)> {
+        let cap = self.cap();
         let mut hosts = self.hosts.write().unwrap_or_else(|p| p.into_inner());
         let live = hosts.entry(host_id).or_default();
         live.round_seconds = round_seconds;
@@ -196,7 +216,7 @@ impl Monitor {
         if let Some(p) = pools {
             live.pools = p;
         }
-        push_recent(&mut live.recent, at_ms, &values);
+        push_recent(&mut live.recent, cap, at_ms, &values);
         let steps = live
             .rollup
             .add(at_ms, &values)

@@ -8,7 +8,18 @@ use std::fmt::Write;
 
 /// A label value with `\`, `"` and line breaks escaped.
 pub fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            // The format has no escape for other control characters (a raw CR splits lines for some parsers).
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Metric families in order, each with its samples.
@@ -308,12 +319,12 @@ mod tests {
     fn families_are_grouped_with_help_and_type_and_labels_escaped() {
         let mut o = Out::default();
         o.add("b_total", "counter", "B.", &[("x", "a\"b\\c\nd")], 2.0);
-        o.add("a", "gauge", "A.", &[], 1.5);
+        o.add("a", "gauge", "A.", &[("r", "x\ry")], 1.5);
         o.add("b_total", "counter", "B.", &[("x", "y")], f64::NAN);
         let s = o.render();
         assert_eq!(
             s,
-            "# HELP a A.\n# TYPE a gauge\na 1.5\n# HELP b_total B.\n# TYPE b_total counter\n\
+            "# HELP a A.\n# TYPE a gauge\na{r=\"x y\"} 1.5\n# HELP b_total B.\n# TYPE b_total counter\n\
              b_total{x=\"a\\\"b\\\\c\\nd\"} 2\nb_total{x=\"y\"} 0\n"
         );
     }

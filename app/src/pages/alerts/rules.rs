@@ -217,6 +217,7 @@ pub fn RuleForm(
     #[prop(optional)] on_cancel: Option<Callback<()>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
+    let me = crate::components::layout::use_me();
     let editing = rule.as_ref().map(|r| r.id);
     let r = rule.as_ref();
     let name = RwSignal::new(r.map(|r| r.name.clone()).unwrap_or_default());
@@ -418,9 +419,20 @@ pub fn RuleForm(
         </label>
         <label>{t!(i18n, "label-metric")}
             <select name="metric" bind:value=metric disabled=is_edit>
-                {ALERT_METRICS.into_iter().map(|m| view! {
-                    <option value=m selected=move || metric.get() == m>{move || metric_label(i18n.0.get(), m)}</option>
-                }).collect_view()}
+                // Host and pool metrics only for those who see hosts (anyone else would be refused).
+                {move || {
+                    let hosts = me
+                        .get()
+                        .and_then(|m| m.ok())
+                        .is_some_and(|m| m.can.read_hosts);
+                    ALERT_METRICS
+                        .into_iter()
+                        .filter(|m| hosts || !(m.starts_with("host_") || m.starts_with("pool_")))
+                        .map(|m| view! {
+                            <option value=m selected=move || metric.get() == m>{move || metric_label(i18n.0.get(), m)}</option>
+                        })
+                        .collect_view()
+                }}
             </select>
         </label>
         <Show when=move || !condition() fallback=move || view! {

@@ -162,6 +162,27 @@ pub fn VmMonitoringPanel(vm_id: String) -> impl IntoView {
         })
     };
     let new_rule = format!("/alerts?vm={}", crate::api::client::encode(&vm_id));
+    // Silencing the VM's notifications (alerts still fire and resolve, quietly); the answer says until when.
+    let silenced = RwSignal::new(None::<Option<i64>>);
+    let silence_error = RwSignal::new(None::<ApiError>);
+    let silence = {
+        let id = vm_id.clone();
+        move |seconds: i64| {
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                match crate::api::alerts::silence_vm(id, seconds).await {
+                    Ok(s) => {
+                        silence_error.try_set(None);
+                        silenced.try_set(Some(s.silenced_until));
+                    }
+                    Err(e) => {
+                        silence_error.try_set(Some(e));
+                    }
+                }
+            });
+        }
+    };
+    let (silence_on, silence_off) = (silence.clone(), silence);
     view! {
         <section class="panel monitoring card" id="monitoring" data-testid="vm-monitoring" data-vm=vm_id.clone()>
             <div class="panel-head">
@@ -183,7 +204,21 @@ pub fn VmMonitoringPanel(vm_id: String) -> impl IntoView {
             <div class="panel-head">
                 <h3>{t!(i18n, "monitoring-alerts")}</h3>
                 <a class="btn small" href=new_rule data-testid="create-alert-rule">{t!(i18n, "alerts-create-rule")}</a>
+                <button type="button" class="btn small" data-testid="vm-silence" on:click=move |_| silence_on(3600)>
+                    {t!(i18n, "alerts-silence-1h")}
+                </button>
+                <button type="button" class="btn small" data-testid="vm-unsilence" on:click=move |_| silence_off(0)>
+                    {t!(i18n, "alerts-unsilence")}
+                </button>
             </div>
+            {move || silenced.get().map(|until| {
+                let text = match until {
+                    Some(t) => lookup_args(i18n.0.get(), "monitoring-silenced-until", &[("time", fmt_local(t))]),
+                    None => lookup(i18n.0.get(), "monitoring-not-silenced", ""),
+                };
+                view! { <p class="muted" data-testid="vm-silence-state">{text}</p> }
+            })}
+            <ErrorBox error=silence_error/>
             <VmAlerts alerts/>
         </section>
     }

@@ -9,7 +9,8 @@ const SUMMARY_CHARS: usize = 500;
 /// Whether the receiver took the message: a 2xx status, and for robots a zero error code in the JSON answer
 /// (they answer 200 with an error code when the token, signature or content is wrong).
 pub(super) fn judge(kind: &str, status: reqwest::StatusCode, body: &str) -> Result<String, String> {
-    let summary = clip(&format!("{status}: {}", body.trim()));
+    // Clipped by the caller after redaction: a secret cut at the clip would escape it.
+    let summary = format!("{status}: {}", body.trim());
     if !status.is_success() {
         return Err(summary);
     }
@@ -76,6 +77,12 @@ pub(super) fn sensitive_parts(url: &str) -> Vec<String> {
         return vec![url.to_string()];
     };
     let mut out: Vec<String> = parsed.query().map(str::to_string).into_iter().collect();
+    // Robots keep their token in the path too (Feishu's `/hook/<token>`): long segments are hidden as well.
+    for seg in parsed.path_segments().into_iter().flatten() {
+        if seg.len() >= 8 {
+            out.push(seg.to_string());
+        }
+    }
     for (_, value) in parsed.query_pairs() {
         // Short values (`1`, `true`) are no secret and would blank out unrelated text.
         if value.len() >= 6 {
@@ -120,11 +127,22 @@ mod tests {
     }
 
     #[test]
-    fn answers_are_clipped() {
+    fn answers_are_clipped_after_redaction() {
         let long = "x".repeat(2000);
-        let s = judge("webhook", StatusCode::OK, &long).unwrap();
+        let s = clip(&judge("webhook", StatusCode::OK, &long).unwrap());
         assert_eq!(s.chars().count(), SUMMARY_CHARS + 1);
         assert_eq!(clip("短"), "短");
+        // A secret straddling the clip is hidden whole before anything is cut.
+        let echo = format!("{}token=QUERYSECRETLONG0123456789", "y".repeat(SUMMARY_CHARS - 10));
+        let hide = sensitive_parts("https://h.example/pad?token=QUERYSECRETLONG0123456789");
+        let out = clip(&redact(&judge("webhook", StatusCode::OK, &echo).unwrap(), &hide));
+        assert!(!out.contains("QUERYS"), "{out}");
+        // And a token in the path (Feishu's) too.
+        let hide = sensitive_parts("https://open.feishu.cn/open-apis/bot/v2/hook/FEISHUTOKEN-0001");
+        assert_eq!(
+            redact("POST /open-apis/bot/v2/hook/FEISHUTOKEN-0001", &hide),
+            "POST /[redacted]/bot/v2/hook/[redacted]"
+        );
     }
 
     #[test]

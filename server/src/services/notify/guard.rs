@@ -77,6 +77,7 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
         || (a == 192 && b == 168)
         || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
         || (a == 192 && b == 0 && c == 2) // documentation
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast (deprecated)
         || (a == 198 && (b & 0xfe) == 18) // benchmarking 198.18/15
         || (a == 198 && b == 51 && c == 100) // documentation
         || (a == 203 && b == 0 && c == 113) // documentation
@@ -91,6 +92,10 @@ fn is_internal_v6(ip: Ipv6Addr) -> bool {
     let embedded = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
     if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
         // NAT64 well-known prefix: a gateway would connect to the embedded IPv4 address.
+        return is_internal_v4(embedded(s[6], s[7]));
+    }
+    if s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        // IPv4-translated ::ffff:0:a.b.c.d (SIIT): a translator would connect to the embedded IPv4 address.
         return is_internal_v4(embedded(s[6], s[7]));
     }
     if s[0] == 0x2002 {

@@ -162,7 +162,12 @@ fn parse_addresses(value: Option<&Value>) -> Result<Vec<String>> {
             details: json!({ "index": index }),
         };
         let address = item.as_str().map(str::trim).ok_or_else(bad)?;
-        if address.is_empty() || address.len() > MAX_ADDRESS_LEN || address.parse::<lettre::Address>().is_err() {
+        // A domain literal (`a@[10.0.0.1]`) would have the relay deliver to an address of its network.
+        if address.contains('[')
+            || address.is_empty()
+            || address.len() > MAX_ADDRESS_LEN
+            || address.parse::<lettre::Address>().is_err()
+        {
             return Err(bad());
         }
         if !out.iter().any(|a| a.eq_ignore_ascii_case(address)) {

@@ -1,7 +1,7 @@
 //! One delivery attempt through one channel: the request each receiver expects (Hangar's webhook JSON, the
 //! DingTalk, Feishu and WeCom robots; email is in `email`), sent only to addresses the guard approved. Retries are
 //! the caller's.
-use super::answer::{describe, judge, redact, refusal, sensitive_parts};
+use super::answer::{clip, describe, judge, redact, refusal, sensitive_parts};
 use super::channel::ChannelConfig;
 use super::email::send_email;
 use super::guard::{check_url, literal_ip};
@@ -89,7 +89,9 @@ async fn send_http(
         Ok((status, body)) => judge(channel.kind(), status, &body),
         Err(e) => Err(e),
     };
-    answer.map(|s| redact(&s, &hide)).map_err(|s| redact(&s, &hide))
+    answer
+        .map(|s| clip(&redact(&s, &hide)))
+        .map_err(|s| clip(&redact(&s, &hide)))
 }
 
 /// What Hangar's own webhooks receive.
