@@ -9,6 +9,8 @@ CREATE TABLE metric_points (
     max TEXT NOT NULL,
     PRIMARY KEY (target, tier, ts)
 ) WITHOUT ROWID;
+-- Pruning each tier by age.
+CREATE INDEX metric_points_age ON metric_points (tier, ts);
 
 CREATE TRIGGER vms_delete_metrics AFTER DELETE ON vms
 BEGIN DELETE FROM metric_points WHERE target = 'vm:' || OLD.uuid; END;

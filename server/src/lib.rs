@@ -27,6 +27,9 @@ pub struct Running {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The separate `/metrics` listener, if configured: it ends with the server.
     metrics: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// Collection and notification delivery: they end with the server (pending deliveries resume at the next
+    /// start).
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -39,6 +42,10 @@ impl Running {
         if let Some(m) = self.metrics.take() {
             m.abort();
             let _ = m.await;
+        }
+        for t in self.background.drain(..) {
+            t.abort();
+            let _ = t.await;
         }
     }
 
@@ -133,8 +140,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         metrics = Some(tokio::spawn(async move { axum::serve(l, router).await }));
     }
     *state.deliverer.own.write().unwrap_or_else(|p| p.into_inner()) = own;
-    tokio::spawn(services::collector::run(state.clone()));
-    tokio::spawn(services::deliver::run(state.clone()));
+    let background = vec![
+        tokio::spawn(services::collector::run(state.clone())),
+        tokio::spawn(services::deliver::run(state.clone())),
+    ];
     let (tx, rx) = oneshot::channel::<()>();
     let limits = http::serve::Limits {
         header_read: std::time::Duration::from_secs(config.http.header_read_timeout_seconds),
@@ -155,6 +164,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         shutdown: Some(tx),
         task,
         metrics,
+        background,
     })
 }
 

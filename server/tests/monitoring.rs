@@ -597,10 +597,11 @@ async fn an_alert_to_a_dead_receiver_is_retried_then_recorded_as_failed() {
     let ch = webhook(&admin, &format!("http://{dead}/gone"), "s").await;
     let g = Guest::define(LOCAL, "hangar-mon-dead", false);
     srv.wait_vm(&admin, &g.uuid, None).await;
-    // Always true of a VM that is off (it uses 0 % of nothing): fires at the first rounds.
+    // Always true of a running VM: fires at the first rounds.
+    virsh(LOCAL, &["start", &g.name]).unwrap();
     rule(
         &admin,
-        json!({ "name": "always", "metric": "vm_memory_percent", "comparison": "le", "threshold": 100,
+        json!({ "name": "always", "metric": "vm_cpu_percent", "comparison": "ge", "threshold": 0,
                 "for_seconds": 1, "scope": { "kind": "vm", "id": g.uuid }, "channels": [ch] }),
     )
     .await;
@@ -784,9 +785,10 @@ async fn a_vm_owners_silence_mutes_only_their_own_rules() {
         )
         .await;
     assert_eq!(s, 200);
-    // Always true of a VM that is off: both rules fire at the first rounds.
+    // Always true of a running VM: both rules fire at the first rounds.
+    virsh(LOCAL, &["start", &g.name]).unwrap();
     let always = |ch: i64| {
-        json!({ "name": "always", "metric": "vm_memory_percent", "comparison": "le", "threshold": 100,
+        json!({ "name": "always", "metric": "vm_cpu_percent", "comparison": "ge", "threshold": 0,
                 "for_seconds": 1, "scope": { "kind": "vm", "id": g.uuid }, "channels": [ch] })
     };
     let admin_ch = webhook(&admin, &format!("{url}/admin"), "s").await;

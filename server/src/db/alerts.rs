@@ -279,11 +279,12 @@ pub async fn insert_alert(conn: &mut SqliteConnection, a: &AlertRow) -> sqlx::Re
     Ok(r.last_insert_rowid())
 }
 
-/// Saves an alert's moving parts (state, value, peak, times).
+/// Saves an alert's moving parts (state, value, peak, times). Not its acknowledgement: that is written by
+/// `acknowledge` alone, so a round working from an older copy cannot undo one.
 pub async fn save_alert(conn: &mut SqliteConnection, a: &AlertRow) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE alerts SET state = ?, value = ?, peak = ?, fired_at = ?, resolved_at = ?, notified_at = ?,
-            acknowledged_by = ?, acknowledged_at = ? WHERE id = ?",
+        "UPDATE alerts SET state = ?, value = ?, peak = ?, fired_at = ?, resolved_at = ?, notified_at = ?
+         WHERE id = ?",
     )
     .bind(&a.state)
     .bind(a.value)
@@ -291,12 +292,27 @@ pub async fn save_alert(conn: &mut SqliteConnection, a: &AlertRow) -> sqlx::Resu
     .bind(a.fired_at)
     .bind(a.resolved_at)
     .bind(a.notified_at)
-    .bind(&a.acknowledged_by)
-    .bind(a.acknowledged_at)
     .bind(a.id)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Acknowledges an alert once; a failed task's firing alert is resolved by it. False: already acknowledged.
+pub async fn acknowledge(conn: &mut SqliteConnection, id: i64, by: &str, at: i64) -> sqlx::Result<bool> {
+    let r = sqlx::query(
+        "UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ?,
+            state = CASE WHEN target_kind = 'task' AND state = 'firing' THEN 'resolved' ELSE state END,
+            resolved_at = CASE WHEN target_kind = 'task' AND state = 'firing' THEN ? ELSE resolved_at END
+         WHERE id = ? AND acknowledged_at IS NULL",
+    )
+    .bind(by)
+    .bind(at)
+    .bind(at)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// A pending alert whose condition stopped holding before it fired: it never was an alert.

@@ -59,7 +59,7 @@ pub async fn prune(db: &SqlitePool, now_ms: i64) -> sqlx::Result<u64> {
             .rows_affected();
     }
     n += sqlx::query(
-        "DELETE FROM metric_points WHERE target LIKE 'host:%'
+        "DELETE FROM metric_points WHERE target >= 'host:' AND target < 'host;'
            AND CAST(substr(target, 6) AS INTEGER) NOT IN (SELECT id FROM hosts)",
     )
     .execute(db)

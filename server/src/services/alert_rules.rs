@@ -384,18 +384,11 @@ pub async fn acknowledge(state: &AppState, caller: &Caller, id: i64) -> Result<A
         return Err(Error::NotFound("alert"));
     }
     policy::authorize(p, Action::AlertManage, Resource::User(a.rule_owner))?;
-    if a.acknowledged_at.is_some() {
+    let now = db::now_ms();
+    if !db::alerts::acknowledge(&mut tx, id, &p.username, now).await? {
         return Err(Error::InvalidState("acknowledged".into()));
     }
-    let mut a = a;
-    let now = db::now_ms();
-    a.acknowledged_by = Some(p.username.clone());
-    a.acknowledged_at = Some(now);
-    if a.target_kind == "task" && a.state == "firing" {
-        a.state = "resolved".into();
-        a.resolved_at = Some(now);
-    }
-    db::alerts::save_alert(&mut tx, &a).await?;
+    let a = db::alerts::alert(&mut tx, id).await?.ok_or(Error::NotFound("alert"))?;
     audit::commit(
         tx,
         caller,

@@ -5,7 +5,7 @@ use crate::auth::{policy, Action, Principal, Resource};
 use crate::db::alerts::{AlertRow, RuleRow};
 use crate::db::{self, vms::VmRow};
 use crate::error::Result;
-use crate::services::deliver::Note;
+use crate::services::deliver::Note as Message;
 use crate::state::AppState;
 use app::api::Role;
 use std::collections::HashMap;
@@ -21,7 +21,7 @@ impl Default for Alerts {
     fn default() -> Self {
         Alerts {
             // Failures from before this start were someone's news already.
-            tasks_seen_until: AtomicI64::new(db::now_ms()),
+            tasks_seen_until: AtomicI64::new(db::now_ms() - TASK_LAG_MS),
         }
     }
 }
@@ -50,9 +50,14 @@ pub fn holds(metric: &str, comparison: &str, threshold: f64, value: f64) -> bool
     }
 }
 
-/// The metric's value from a VM's figures (`values` in VM_SERIES order).
-pub fn vm_value(metric: &str, values: &[f64], crashed: bool) -> Option<f64> {
+/// The metric's value from a VM's figures (`values` in VM_SERIES order). A VM that is not running has no
+/// figures (NaN: holds for no comparison, so its alerts resolve and none start), nor has a guest's memory use
+/// without a balloon driver reporting it.
+pub fn vm_value(metric: &str, values: &[f64], crashed: bool, running: bool, memory_known: bool) -> Option<f64> {
     let pct = |a: f64, b: f64| if b > 0.0 { a / b * 100.0 } else { 0.0 };
+    if metric != "vm_crashed" && (!running || (metric == "vm_memory_percent" && !memory_known)) {
+        return ALERT_METRICS_VM.contains(&metric).then_some(f64::NAN);
+    }
     Some(match metric {
         "vm_cpu_percent" => *values.first()?,
         "vm_memory_percent" => pct(*values.get(1)?, *values.get(2)?),
@@ -65,6 +70,16 @@ pub fn vm_value(metric: &str, values: &[f64], crashed: bool) -> Option<f64> {
     })
 }
 
+const ALERT_METRICS_VM: [&str; 7] = [
+    "vm_cpu_percent",
+    "vm_memory_percent",
+    "vm_disk_read_bytes_per_second",
+    "vm_disk_write_bytes_per_second",
+    "vm_net_rx_bytes_per_second",
+    "vm_net_tx_bytes_per_second",
+    "vm_crashed",
+];
+
 fn principal(rule: &RuleRow) -> Option<Principal> {
     (!rule.owner_disabled).then(|| Principal {
         id: rule.owner_id,
@@ -74,14 +89,17 @@ fn principal(rule: &RuleRow) -> Option<Principal> {
     })
 }
 
+/// A VM's figures of now: VM_SERIES values, crashed, running, whether the guest reports its memory use.
+pub type VmFigures = (Vec<f64>, bool, bool, bool);
+
 /// A host's figures of now: name, online, HOST_SERIES values, pools as (uuid, name, percent).
 pub type HostFigures = (String, bool, Vec<f64>, Vec<(String, String, f64)>);
 
 /// Figures of now, copied out of the monitor once per round.
 pub struct Snapshot {
     pub vms: Vec<VmRow>,
-    /// uuid → (VM_SERIES values, crashed)
-    pub vm_values: HashMap<String, (Vec<f64>, bool)>,
+    /// Fresh figures only: uuid → (VM_SERIES values, crashed, running, memory use known)
+    pub vm_values: HashMap<String, VmFigures>,
     pub hosts: HashMap<i64, HostFigures>,
     /// Failed tasks not looked at yet: (id, kind, owner)
     pub failed_tasks: Vec<(i64, String, Option<i64>)>,
@@ -123,10 +141,10 @@ pub fn targets(rule: &RuleRow, snap: &Snapshot) -> Vec<Target> {
     let mut out = Vec::new();
     if m.starts_with("vm_") {
         for v in snap.vms.iter().filter(|v| vm_in_scope(rule, &p, v)) {
-            let Some((values, crashed)) = snap.vm_values.get(&v.uuid) else {
+            let Some((values, crashed, running, memory_known)) = snap.vm_values.get(&v.uuid) else {
                 continue;
             };
-            if let Some(value) = vm_value(m, values, *crashed) {
+            if let Some(value) = vm_value(m, values, *crashed, *running, *memory_known) {
                 out.push(Target {
                     kind: "vm",
                     id: v.uuid.clone(),
@@ -193,18 +211,30 @@ pub fn targets(rule: &RuleRow, snap: &Snapshot) -> Vec<Target> {
     out
 }
 
+/// Failed tasks are looked at this long after they finished: a task's end commits a little after its
+/// `finished_at` is taken, and a window closed too early would miss it for good.
+const TASK_LAG_MS: i64 = 30_000;
+
 async fn snapshot(state: &AppState, now: i64) -> Result<Snapshot> {
     let vms = state.vm_list.rows().await?.as_ref().clone();
+    // Figures older than three rounds (the host stopped answering) decide nothing: such a VM's alerts stay as
+    // they are until it is heard from again.
+    let fresh_after = now - 3_000 * state.config.monitoring.interval_seconds as i64;
     let vm_values = {
         let live = state.monitor.vms.read().unwrap_or_else(|p| p.into_inner());
         live.iter()
+            .filter(|(_, v)| v.at_ms >= fresh_after)
             .filter_map(|(u, v)| {
-                let crashed = v.counters.crashed();
+                let c = &v.counters;
+                let crashed = c.crashed();
                 let values = v
                     .values
                     .clone()
                     .or_else(|| crashed.then(|| vec![0.0; app::api::VM_SERIES.len()]))?;
-                Some((u.clone(), (values, crashed)))
+                Some((
+                    u.clone(),
+                    (values, crashed, c.running(), c.balloon_usable_kib.is_some()),
+                ))
             })
             .collect()
     };
@@ -234,12 +264,13 @@ async fn snapshot(state: &AppState, now: i64) -> Result<Snapshot> {
             })
             .collect()
     };
-    let since = state.alerts.tasks_seen_until.swap(now, Ordering::AcqRel);
+    // The window moves on only once the round has succeeded (see `evaluate_at`).
+    let since = state.alerts.tasks_seen_until.load(Ordering::Acquire);
     let failed_tasks = sqlx::query_as(
         "SELECT id, kind, owner_id FROM tasks WHERE state = 'failed' AND finished_at > ? AND finished_at <= ?",
     )
     .bind(since)
-    .bind(now)
+    .bind(now - TASK_LAG_MS)
     .fetch_all(&state.db)
     .await?;
     Ok(Snapshot {
@@ -268,7 +299,17 @@ async fn evaluate_at(state: &AppState, now: i64) -> Result<()> {
         .collect();
     let silences = db::alerts::vm_silences(&state.db, now).await?;
     let snap = snapshot(state, now).await?;
-    let mut notes: Vec<(RuleRow, AlertRow, &'static str)> = Vec::new();
+    // Notifications of a silenced rule, or about a VM silenced by the rule's owner (or by an operator or admin),
+    // go to no one.
+    let muted = |rule: &RuleRow, a: &AlertRow| {
+        rule.silenced_until.is_some_and(|u| u > now)
+            || a.vm_uuid.as_ref().is_some_and(|u| {
+                silences
+                    .iter()
+                    .any(|(vm, by, all)| vm == u && (*all || *by == rule.owner_id))
+            })
+    };
+    let mut notes: Vec<Change> = Vec::new();
     let mut conn = state.db.acquire().await?;
     for rule in rules.iter().filter(|r| r.enabled && !r.owner_disabled) {
         for t in targets(rule, &snap) {
@@ -298,13 +339,15 @@ async fn evaluate_at(state: &AppState, now: i64) -> Result<()> {
                         started_at: now,
                         fired_at: fire.then_some(now),
                         resolved_at: None,
-                        notified_at: fire.then_some(now),
+                        notified_at: None,
                         acknowledged_by: None,
                         acknowledged_at: None,
                     };
+                    let tell = fire && !muted(rule, &a);
+                    a.notified_at = tell.then_some(now);
                     a.id = db::alerts::insert_alert(&mut conn, &a).await?;
                     if fire {
-                        notes.push((rule.clone(), a, "firing"));
+                        notes.push(Change::new(rule, a, "firing", tell, true));
                     }
                 }
                 None => {}
@@ -315,85 +358,112 @@ async fn evaluate_at(state: &AppState, now: i64) -> Result<()> {
                     } else {
                         a.peak.max(t.value)
                     };
-                    let mut event = None;
+                    let mut change = None;
                     if a.state == "pending" && now - a.started_at >= rule.for_seconds * 1000 {
                         a.state = "firing".into();
                         a.fired_at = Some(now);
-                        a.notified_at = Some(now);
-                        event = Some("firing");
+                        let tell = !muted(rule, &a);
+                        a.notified_at = tell.then_some(now);
+                        change = Some((tell, true));
                     } else if a.state == "firing"
                         && a.acknowledged_at.is_none()
+                        && !muted(rule, &a)
                         // Never told (it fired while silenced), or due for a repeat.
                         && (a.notified_at.is_none()
                             || (rule.repeat_seconds > 0
                                 && now - a.notified_at.unwrap_or(0) >= rule.repeat_seconds * 1000))
                     {
                         a.notified_at = Some(now);
-                        event = Some("firing");
+                        change = Some((true, false));
                     }
                     db::alerts::save_alert(&mut conn, &a).await?;
-                    if let Some(e) = event {
-                        notes.push((rule.clone(), a, e));
+                    if let Some((tell, timeline)) = change {
+                        notes.push(Change::new(rule, a, "firing", tell, timeline));
                     }
                 }
                 Some(a) => {
                     if let Some(n) = end(&mut conn, a, now).await? {
-                        notes.push((rule.clone(), n, "resolved"));
+                        // A resolution nobody was told the start of stays quiet too.
+                        let tell = n.notified_at.is_some() && !muted(rule, &n);
+                        notes.push(Change::new(rule, n, "resolved", tell, true));
                     }
                 }
             }
         }
     }
-    // What is left had no target this round (gone, out of scope, rule disabled or deleted). A failed task's
-    // alert stays until acknowledged.
+    // What is left had no target this round (gone, out of scope, rule disabled or deleted, or not heard from).
     let by_id: HashMap<i64, &RuleRow> = rules.iter().map(|r| (r.id, r)).collect();
+    let known: std::collections::HashSet<&str> = snap.vms.iter().map(|v| v.uuid.as_str()).collect();
     for (_, a) in active {
         let rule = by_id.get(&a.rule_id).copied();
-        let rule_live = rule.is_some_and(|r| r.enabled && !r.owner_disabled);
-        if a.target_kind == "task" && rule_live {
-            continue;
-        }
-        // A host whose CPU rule has no figure (offline) keeps its alert as it is.
-        if a.target_kind == "host" && rule_live && a.metric != "host_offline" {
-            continue;
+        if rule.is_some_and(|r| r.enabled && !r.owner_disabled) {
+            let keep = match a.target_kind.as_str() {
+                // A failed task's alert waits for an acknowledgement, a day at most.
+                "task" => now - a.started_at < 86_400_000,
+                // An offline host has no figures: its CPU and memory alerts stay as they are until it is back.
+                "host" => {
+                    a.metric != "host_offline"
+                        && a.target_id
+                            .parse::<i64>()
+                            .ok()
+                            .and_then(|h| snap.hosts.get(&h))
+                            .is_some_and(|h| !h.1)
+                }
+                // A VM not heard from lately (its host is away) keeps its alerts until it is.
+                "vm" => a
+                    .vm_uuid
+                    .as_deref()
+                    .is_some_and(|u| known.contains(u) && !snap.vm_values.contains_key(u)),
+                _ => false,
+            };
+            if keep {
+                continue;
+            }
         }
         if let Some(n) = end(&mut conn, a, now).await? {
             if let Some(r) = rule {
-                notes.push(((*r).clone(), n, "resolved"));
+                let tell = n.notified_at.is_some() && !muted(r, &n);
+                notes.push(Change::new(r, n, "resolved", tell, true));
             }
         }
     }
-    // Alerts about a VM go on its timeline too.
-    for (_, a, event) in &notes {
-        if let Some(uuid) = &a.vm_uuid {
-            let detail = format!("{} ({})", a.rule_name, a.severity);
-            db::vms::add_event(&mut conn, uuid, &format!("alert.{event}"), &detail).await?;
+    // Changes of state about a VM go on its timeline too (repeats do not).
+    for n in notes.iter().filter(|n| n.timeline) {
+        if let Some(uuid) = &n.alert.vm_uuid {
+            let detail = format!("{} ({})", n.alert.rule_name, n.alert.severity);
+            db::vms::add_event(&mut conn, uuid, &format!("alert.{}", n.event), &detail).await?;
         }
     }
     drop(conn);
-    for (rule, mut a, event) in notes {
-        let muted = rule.silenced_until.is_some_and(|u| u > now)
-            || a.vm_uuid.as_ref().is_some_and(|u| {
-                silences
-                    .iter()
-                    .any(|(vm, by, all)| vm == u && (*all || *by == rule.owner_id))
-            });
-        // A resolution nobody was told the start of stays quiet too.
-        if event == "resolved" && a.notified_at.is_none() {
-            continue;
-        }
-        if muted {
-            if event == "firing" && a.notified_at.is_some() {
-                // Told no one: once the silence ends, the next round tells.
-                a.notified_at = None;
-                let mut c = state.db.acquire().await?;
-                db::alerts::save_alert(&mut c, &a).await?;
-            }
-            continue;
-        }
-        notify(state, &rule, &a, event).await;
+    state
+        .alerts
+        .tasks_seen_until
+        .store(now - TASK_LAG_MS, Ordering::Release);
+    for n in notes.into_iter().filter(|n| n.tell) {
+        notify(state, &n.rule, &n.alert, n.event).await;
     }
     Ok(())
+}
+
+/// A change of an alert's state this round: whether to notify, whether it goes on the VM's timeline.
+struct Change {
+    rule: RuleRow,
+    alert: AlertRow,
+    event: &'static str,
+    tell: bool,
+    timeline: bool,
+}
+
+impl Change {
+    fn new(rule: &RuleRow, alert: AlertRow, event: &'static str, tell: bool, timeline: bool) -> Change {
+        Change {
+            rule: rule.clone(),
+            alert,
+            event,
+            tell,
+            timeline,
+        }
+    }
 }
 
 /// A pending alert is dropped; a firing one resolves (returned, to notify).
@@ -425,7 +495,7 @@ pub async fn notify(state: &AppState, rule: &RuleRow, a: &AlertRow, event: &str)
         if policy::authorize(&owner, Action::AlertManage, Resource::User(channel.owner_id)).is_err() {
             continue;
         }
-        let note = Note {
+        let note = Message {
             status: event.to_string(),
             rule: a.rule_name.clone(),
             severity: a.severity.clone(),
@@ -433,11 +503,7 @@ pub async fn notify(state: &AppState, rule: &RuleRow, a: &AlertRow, event: &str)
             target_kind: a.target_kind.clone(),
             target_id: a.target_id.clone(),
             target_name: a.target_name.clone(),
-            value: if event == "resolved" {
-                a.value
-            } else {
-                a.peak.max(a.value)
-            },
+            value: if event == "resolved" { a.value } else { a.peak },
             threshold: a.threshold,
             comparison: a.comparison.clone(),
             started_at: a.started_at,
@@ -469,10 +535,16 @@ mod tests {
     #[test]
     fn vm_values_by_metric() {
         let v = [40.0, 256.0, 1024.0, 1.0, 2.0, 0.0, 0.0, 3.0, 4.0, 0.0, 0.0];
-        assert_eq!(vm_value("vm_cpu_percent", &v, false), Some(40.0));
-        assert_eq!(vm_value("vm_memory_percent", &v, false), Some(25.0));
-        assert_eq!(vm_value("vm_net_tx_bytes_per_second", &v, false), Some(4.0));
-        assert_eq!(vm_value("vm_crashed", &v, true), Some(1.0));
-        assert_eq!(vm_value("host_cpu_percent", &v, false), None);
+        assert_eq!(vm_value("vm_cpu_percent", &v, false, true, true), Some(40.0));
+        assert_eq!(vm_value("vm_memory_percent", &v, false, true, true), Some(25.0));
+        assert_eq!(vm_value("vm_net_tx_bytes_per_second", &v, false, true, true), Some(4.0));
+        assert_eq!(vm_value("vm_crashed", &v, true, false, false), Some(1.0));
+        assert_eq!(vm_value("host_cpu_percent", &v, false, true, true), None);
+        // A VM that is off, or a guest that does not report its memory use, starts nothing and ends what was
+        // firing: NaN meets no comparison.
+        for (metric, running, known) in [("vm_cpu_percent", false, true), ("vm_memory_percent", true, false)] {
+            let x = vm_value(metric, &v, false, running, known).unwrap();
+            assert!(!holds(metric, "lt", 50.0, x) && !holds(metric, "gt", 50.0, x));
+        }
     }
 }

@@ -38,6 +38,12 @@ async fn round(state: &AppState, host_id: i64, name: &str) -> Vec<(String, crate
             steps.extend(m.record_host(host_id, at, node, pools, t0.elapsed().as_secs_f64()));
             steps
         }
+        // The connection is up but this call failed (busy, timed out): the figures of the last round stand
+        // (they go stale, and decide nothing after three rounds); only a lost connection makes a host offline.
+        Err(e) if state.virt.status(host_id).0 == HostStatus::Online => {
+            tracing::debug!(host = host_id, error = %e, "collection failed");
+            Vec::new()
+        }
         Err(e) => {
             tracing::debug!(host = host_id, error = %e, "collection failed");
             m.record_host(host_id, now, None, None, t0.elapsed().as_secs_f64())
@@ -76,23 +82,17 @@ pub async fn run(state: AppState) {
             }
             let st = state.clone();
             rounds.push(tokio::spawn(async move {
+                // Each host writes its own steps: one that takes longer than the interval loses nobody's.
                 let steps = round(&st, h.id, &h.name).await;
+                if let Err(e) = crate::db::metrics::write(&st.db, &steps).await {
+                    tracing::warn!(host = h.id, error = %e, "monitoring: history not written");
+                }
                 flag.store(false, Ordering::Release);
-                steps
             }));
         }
         // Wait for the hosts that answer within the interval; the others finish in the background and their
         // figures count from the next tick.
-        let mut steps = Vec::new();
-        let waited = tokio::time::timeout(every, futures::future::join_all(rounds)).await;
-        if let Ok(done) = waited {
-            for s in done.into_iter().flatten() {
-                steps.extend(s);
-            }
-        }
-        if let Err(e) = crate::db::metrics::write(&state.db, &steps).await {
-            tracing::warn!(error = %e, "monitoring: history not written");
-        }
+        let _ = tokio::time::timeout(every, futures::future::join_all(rounds)).await;
         if last_prune.elapsed() >= PRUNE_EVERY {
             last_prune = Instant::now();
             if let Err(e) = crate::db::metrics::prune(&state.db, crate::db::now_ms()).await {

@@ -73,8 +73,12 @@ pub async fn render(state: &AppState) -> Result<String> {
     let vms = state.vm_list.rows().await?;
     {
         let live = state.monitor.vms.read().unwrap_or_else(|p| p.into_inner());
+        // A VM not heard from for three rounds (its host is away) has no figures to export.
+        let fresh_after = crate::db::now_ms() - 3_000 * state.config.monitoring.interval_seconds as i64;
         for v in vms.iter() {
-            let Some(l) = live.get(&v.uuid) else { continue };
+            let Some(l) = live.get(&v.uuid).filter(|l| l.at_ms >= fresh_after) else {
+                continue;
+            };
             let owner = v.owner.clone().unwrap_or_default();
             let host = hosts.get(&v.host_id).cloned().unwrap_or_default();
             let base = [
@@ -128,7 +132,7 @@ pub async fn render(state: &AppState) -> Result<String> {
                     values[2],
                 );
             }
-            for b in &c.blocks {
+            for b in c.blocks.iter().filter(|b| !b.name.is_empty()) {
                 let labels = [base[0], base[1], base[2], base[3], ("disk", b.name.as_str())];
                 o.add(
                     "hangar_vm_disk_read_bytes_total",
@@ -159,7 +163,7 @@ pub async fn render(state: &AppState) -> Result<String> {
                     b.wr_reqs as f64,
                 );
             }
-            for n in &c.nets {
+            for n in c.nets.iter().filter(|n| !n.name.is_empty()) {
                 let labels = [base[0], base[1], base[2], base[3], ("nic", n.name.as_str())];
                 o.add(
                     "hangar_vm_network_receive_bytes_total",

@@ -151,7 +151,9 @@ pub fn all_domains(c: &Connect) -> VResult<Vec<DomainCounters>> {
         | sys::VIR_DOMAIN_STATS_BLOCK;
     let mut records: *mut sys::virDomainStatsRecordPtr = std::ptr::null_mut();
     // SAFETY: `c` is a live connection; libvirt allocates the NULL-terminated record list into `records`.
-    let n = unsafe { sys::virConnectGetAllDomainStats(c.as_ptr(), stats, &mut records, 0) };
+    // NOWAIT: a domain busy with a long job answers what it can at once instead of holding up every other.
+    let flags = sys::VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT;
+    let n = unsafe { sys::virConnectGetAllDomainStats(c.as_ptr(), stats, &mut records, flags) };
     if n < 0 {
         return Err(virt::error::Error::last_error());
     }
@@ -236,9 +238,9 @@ pub fn node(c: &Connect) -> VResult<NodeCounters> {
     }
     for s in cpu.iter().take(n.max(0) as usize) {
         let name = field_name(&s.field);
-        out.cpu_total_ns += s.value;
+        out.cpu_total_ns = out.cpu_total_ns.saturating_add(s.value);
         if !matches!(name.as_str(), "idle" | "iowait") {
-            out.cpu_busy_ns += s.value;
+            out.cpu_busy_ns = out.cpu_busy_ns.saturating_add(s.value);
         }
     }
     let mut m: c_int = 0;
