@@ -83,7 +83,7 @@ async fn main() {
                 let doms = hangar::virt::stats::all_domains(&c).expect("stats");
                 seen = doms.len();
                 let node = hangar::virt::stats::node(&c).ok();
-                let pools = hangar::virt::stats::pools(&c).ok();
+                let pools = hangar::virt::stats::pools(&c, false).ok();
                 let at = (r as i64 + 1) * 10_000;
                 monitor.record_vms(1, at, doms);
                 monitor.record_host(1, at, node, pools, 0.0);

@@ -11,8 +11,16 @@ use std::time::{Duration, Instant};
 /// Prune the history this often.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
+/// Refresh pools (so guests filling thin volumes show) this often; between, libvirt's last figures are read.
+const POOL_REFRESH_EVERY: Duration = Duration::from_secs(300);
+
 /// One host's round: read, fold into memory; returns the closed history steps.
-async fn round(state: &AppState, host_id: i64, name: &str) -> Vec<(String, crate::services::rollup::Step)> {
+async fn round(
+    state: &AppState,
+    host_id: i64,
+    name: &str,
+    refresh_pools: bool,
+) -> Vec<(String, crate::services::rollup::Step)> {
     let t0 = Instant::now();
     let now = crate::db::now_ms();
     let m = &state.monitor;
@@ -21,11 +29,11 @@ async fn round(state: &AppState, host_id: i64, name: &str) -> Vec<(String, crate
     }
     let read = state
         .virt
-        .call(host_id, name, |c| {
+        .call(host_id, name, move |c| {
             let doms = crate::virt::stats::all_domains(c)?;
             // Node and pool figures are not worth failing the VMs' for (some drivers lack them).
             let node = crate::virt::stats::node(c).ok();
-            let pools = crate::virt::stats::pools(c).ok();
+            let pools = crate::virt::stats::pools(c, refresh_pools).ok();
             Ok((doms, node, pools))
         })
         .await;
@@ -55,6 +63,7 @@ async fn round(state: &AppState, host_id: i64, name: &str) -> Vec<(String, crate
 pub async fn run(state: AppState) {
     let every = Duration::from_secs(state.config.monitoring.interval_seconds);
     let mut busy: HashMap<i64, Arc<AtomicBool>> = HashMap::new();
+    let mut pools_refreshed: HashMap<i64, Instant> = HashMap::new();
     let mut last_prune = Instant::now();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -71,6 +80,7 @@ pub async fn run(state: AppState) {
         let forgotten: Vec<i64> = busy.keys().filter(|id| !known.contains(id)).copied().collect();
         for id in forgotten {
             busy.remove(&id);
+            pools_refreshed.remove(&id);
             state.monitor.forget_host(id);
         }
         let mut rounds = Vec::new();
@@ -81,9 +91,15 @@ pub async fn run(state: AppState) {
                 continue;
             }
             let st = state.clone();
+            let refresh = pools_refreshed
+                .get(&h.id)
+                .is_none_or(|t| t.elapsed() >= POOL_REFRESH_EVERY);
+            if refresh {
+                pools_refreshed.insert(h.id, Instant::now());
+            }
             rounds.push(tokio::spawn(async move {
                 // Each host writes its own steps: one that takes longer than the interval loses nobody's.
-                let steps = round(&st, h.id, &h.name).await;
+                let steps = round(&st, h.id, &h.name, refresh).await;
                 if let Err(e) = crate::db::metrics::write(&st.db, &steps).await {
                     tracing::warn!(host = h.id, error = %e, "monitoring: history not written");
                 }

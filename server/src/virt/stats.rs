@@ -300,10 +300,15 @@ pub struct PoolFill {
     pub allocation: u64,
 }
 
-/// The fill of every active pool (no XML read: cheap enough for every collection).
-pub fn pools(c: &Connect) -> VResult<Vec<PoolFill>> {
+/// The fill of every active pool (no XML read: cheap enough for every collection). libvirt answers with what it
+/// saw at the pool's last refresh: with `refresh`, each pool is refreshed first (a pool that cannot be, say one
+/// busy with a volume job, keeps its last figures).
+pub fn pools(c: &Connect, refresh: bool) -> VResult<Vec<PoolFill>> {
     let mut out = Vec::new();
     for p in c.list_all_storage_pools(sys::VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE)? {
+        if refresh {
+            let _ = p.refresh(0);
+        }
         let info = p.info()?;
         out.push(PoolFill {
             uuid: p.uuid_string()?,
@@ -343,7 +348,7 @@ mod tests {
         assert!(doms.iter().any(|d| d.running()), "{doms:?}");
         let n = node(&c).unwrap();
         assert!(n.memory_total_kib > 0, "{n:?}");
-        let _ = pools(&c).unwrap();
+        let _ = pools(&c, true).unwrap();
         crate::virt::conn::close(c);
     }
 }
