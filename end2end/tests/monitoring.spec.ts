@@ -34,6 +34,9 @@ test('a VM owner watches the CPU chart move and sees their rule fire', async ({ 
     const before = Number(await cpu.getAttribute('data-points'));
     await expect.poll(async () => Number(await cpu.getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThan(before);
     await expect(cpu.locator('polyline[data-series=cpu_percent]')).toHaveCount(1);
+    // The guest has no NIC: the table says why it is empty rather than staying blank.
+    await expect(panel.getByTestId('monitoring-nics-none')).toBeVisible();
+    await expect(panel.locator('button[data-range=hour]')).toHaveAttribute('aria-pressed', 'true');
     // Hovering shows the values of that moment.
     const svg = cpu.locator('svg');
     await svg.scrollIntoViewIfNeeded();

@@ -1224,3 +1224,4 @@ audit-action-vm-alert-silence = Silence VM alerts
 audit-target-alert_rule = Alert rule
 audit-target-alert = Alert
 audit-target-notification_channel = Notification channel
+monitoring-no-nics = No network counters: the VM has no NIC, or its NICs use user-mode networking, which the hypervisor does not count.

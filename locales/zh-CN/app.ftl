@@ -1212,3 +1212,4 @@ audit-action-vm-alert-silence = 静默虚拟机告警
 audit-target-alert_rule = 告警规则
 audit-target-alert = 告警
 audit-target-notification_channel = 通知渠道
+monitoring-no-nics = 没有网络计数：此虚拟机没有网卡，或其网卡使用用户态网络，虚拟化层不对其计数。

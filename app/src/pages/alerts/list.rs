@@ -115,10 +115,13 @@ fn FiringTable(items: Vec<Alert>, reload: Callback<()>) -> impl IntoView {
                 let id = a.id;
                 let (m1, m2, m3) = (a.metric.clone(), a.metric.clone(), a.metric.clone());
                 let (value, peak) = (a.value, a.peak);
+                let pending = a.state == "pending";
                 let acked = match (a.acknowledged_by.clone(), a.acknowledged_at) {
                     (by, Some(at)) => view! {
                         <span data-testid="alert-acked">{by.unwrap_or_default()}<div class="muted small">{fmt_time(at)}</div></span>
                     }.into_any(),
+                    // Nothing has been sent yet for a pending alert: there is nothing to acknowledge.
+                    _ if pending => view! { <span class="muted">"—"</span> }.into_any(),
                     _ => view! {
                         <button class="btn small" data-testid="alert-ack" disabled=move || busy.get() on:click=move |_| ack(id)>
                             {t!(i18n, "alerts-acknowledge")}

@@ -47,6 +47,7 @@ fn RangeButtons(range: RwSignal<String>, on_change: Callback<()>) -> impl IntoVi
         <div class="range-buttons" role="group" aria-label=t!(i18n, "monitoring-range") data-testid="range-buttons">
             {RANGES.into_iter().map(|r| view! {
                 <button type="button" class="btn small" class:active=move || range.get() == r data-range=r
+                    aria-pressed=move || (range.get() == r).to_string()
                     on:click=move |_| {
                         if range.get_untracked() != r {
                             range.set(r.to_string());
@@ -120,6 +121,8 @@ pub fn VmMonitoringPanel(vm_id: String) -> impl IntoView {
     };
     let now_tables = move || {
         data.with(|d| d.as_ref().map(|m| (m.disks.clone(), m.nics.clone()))).map(|(disks, nics)| {
+            // A NIC the hypervisor keeps no counters for (user-mode networking) is not listed: say so.
+            let no_nics = nics.is_empty();
             let bps = move |v: f64| move || Unit::BytesPerSecond.format(i18n.0.get(), v);
             let ps = move |v: f64| move || Unit::PerSecond.format(i18n.0.get(), v);
             view! {
@@ -155,6 +158,7 @@ pub fn VmMonitoringPanel(vm_id: String) -> impl IntoView {
                                 </tr>
                             }).collect_view()}</tbody>
                         </table>
+                        {no_nics.then(|| view! { <p class="muted" data-testid="monitoring-nics-none">{t!(i18n, "monitoring-no-nics")}</p> })}
                     </div>
                 </div>
             }
