@@ -1,5 +1,6 @@
 //! Alert rules, alerts and VM silences as the API sees them: who may see and change which, what a valid rule is
 //! (a user's rules watch only their own VMs and tasks), and acknowledging.
+use super::alerts::watch_all;
 use super::audit;
 use crate::auth::{policy, Action, Caller, Principal, Resource};
 use crate::db::{self, alerts::RuleFields};
@@ -14,25 +15,9 @@ use serde_json::json;
 const MAX_FOR: i64 = 7 * 86_400;
 const MAX_RULES_PER_USER: i64 = 200;
 
-fn watch_all(p: &Principal) -> bool {
-    policy::authorize(p, Action::AlertWatchAll, Resource::System).is_ok()
-}
-
 /// Checks a rule as a whole; `owner` is who the rule belongs to.
 async fn validate(state: &AppState, owner: &Principal, r: &NewAlertRule) -> Result<()> {
-    let name = r.name.trim();
-    if name.is_empty() {
-        return Err(Error::invalid("name", "empty"));
-    }
-    if name.chars().count() > 100 {
-        return Err(Error::invalid("name", "too_long"));
-    }
-    if name
-        .chars()
-        .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c))
-    {
-        return Err(Error::invalid("name", "control_characters"));
-    }
+    super::validate::label(&r.name)?;
     if !ALERT_METRICS.contains(&r.metric.as_str()) {
         return Err(Error::invalid("metric", "unknown"));
     }

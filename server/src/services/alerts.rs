@@ -5,7 +5,7 @@ use crate::auth::{policy, Action, Principal, Resource};
 use crate::db::alerts::{AlertRow, RuleRow};
 use crate::db::{self, vms::VmRow};
 use crate::error::Result;
-use crate::services::deliver::Note as Message;
+use crate::services::notify::Message;
 use crate::state::AppState;
 use app::api::Role;
 use std::collections::HashMap;
@@ -124,9 +124,14 @@ fn vm_in_scope(rule: &RuleRow, p: &Principal, v: &VmRow) -> bool {
     }
 }
 
+/// Whether the principal's rules may watch every VM, hosts and pools (not only their own VMs and tasks).
+pub fn watch_all(p: &Principal) -> bool {
+    policy::authorize(p, Action::AlertWatchAll, Resource::System).is_ok()
+}
+
 fn host_in_scope(rule: &RuleRow, p: &Principal, host: i64) -> bool {
     let s = rule.scope();
-    policy::authorize(p, Action::AlertWatchAll, Resource::System).is_ok()
+    watch_all(p)
         && match s.kind.as_str() {
             "all" => true,
             "host" => s.id.as_deref() == Some(host.to_string().as_str()),
@@ -190,7 +195,7 @@ pub fn targets(rule: &RuleRow, snap: &Snapshot) -> Vec<Target> {
         for (id, kind, owner) in &snap.failed_tasks {
             let visible = match owner {
                 Some(o) if *o == p.id => true,
-                _ => policy::authorize(&p, Action::AlertWatchAll, Resource::System).is_ok(),
+                _ => watch_all(&p),
             };
             let scoped = match s.kind.as_str() {
                 "all" => true,
@@ -217,13 +222,12 @@ const TASK_LAG_MS: i64 = 30_000;
 
 async fn snapshot(state: &AppState, now: i64) -> Result<Snapshot> {
     let vms = state.vm_list.rows().await?.as_ref().clone();
-    // Figures older than three rounds (the host stopped answering) decide nothing: such a VM's alerts stay as
-    // they are until it is heard from again.
-    let fresh_after = now - 3_000 * state.config.monitoring.interval_seconds as i64;
+    // Stale figures decide nothing: such a VM's alerts stay as they are until it is heard from again.
+    let interval = state.config.monitoring.interval_seconds;
     let vm_values = {
         let live = state.monitor.vms.read().unwrap_or_else(|p| p.into_inner());
         live.iter()
-            .filter(|(_, v)| v.at_ms >= fresh_after)
+            .filter(|(_, v)| crate::services::monitoring::fresh(v.at_ms, now, interval))
             .filter_map(|(u, v)| {
                 let c = &v.counters;
                 let crashed = c.crashed();
@@ -251,14 +255,7 @@ async fn snapshot(state: &AppState, now: i64) -> Result<Snapshot> {
                 let pools = h
                     .pools
                     .iter()
-                    .map(|p| {
-                        let pct = if p.capacity > 0 {
-                            p.allocation as f64 / p.capacity as f64 * 100.0
-                        } else {
-                            0.0
-                        };
-                        (p.uuid.clone(), p.name.clone(), pct)
-                    })
+                    .map(|p| (p.uuid.clone(), p.name.clone(), p.percent()))
                     .collect();
                 Some((*id, (name, h.online, h.values.clone().unwrap_or_default(), pools)))
             })

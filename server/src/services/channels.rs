@@ -1,40 +1,17 @@
 //! Notification channels as the API sees them: validated configurations sealed before they are stored, secrets
 //! never given back (nor logged, nor audited), webhook targets checked against private addresses, test messages.
-use super::audit;
+use super::{audit, validate};
 use crate::auth::{policy, Action, Caller, Principal, Resource};
 use crate::db::{self, alerts::ChannelFields, alerts::ChannelRow};
 use crate::error::{Error, Result};
-use crate::services::deliver::{self, Note};
+use crate::services::deliver;
+use crate::services::notify::Message;
 use crate::services::notify::{self, ChannelConfig};
 use crate::state::AppState;
 use app::api::{Channel, ChannelPatch, Delivery, NewChannel, TestResult, CHANNEL_KINDS};
 use serde_json::json;
 
 const MAX_CHANNELS_PER_USER: i64 = 50;
-
-fn check_name(name: &str) -> Result<()> {
-    if name.trim().is_empty() {
-        return Err(Error::invalid("name", "empty"));
-    }
-    if name.chars().count() > 100 {
-        return Err(Error::invalid("name", "too_long"));
-    }
-    if name
-        .chars()
-        .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c))
-    {
-        return Err(Error::invalid("name", "control_characters"));
-    }
-    Ok(())
-}
-
-fn check_language(l: &str) -> Result<()> {
-    if matches!(l, "en" | "zh-CN") {
-        Ok(())
-    } else {
-        Err(Error::invalid("language", "unknown"))
-    }
-}
 
 /// Refuses a URL at a private address (unless allowed) before anything is saved.
 async fn check_target(state: &AppState, c: &ChannelConfig) -> Result<()> {
@@ -84,7 +61,7 @@ pub async fn get(state: &AppState, caller: &Caller, id: i64) -> Result<Channel> 
 pub async fn create(state: &AppState, caller: &Caller, c: NewChannel) -> Result<Channel> {
     let p = caller.require()?;
     policy::authorize(p, Action::AlertManage, Resource::User(p.id))?;
-    check_name(&c.name)?;
+    validate::label(&c.name)?;
     if !CHANNEL_KINDS.contains(&c.kind.as_str()) {
         return Err(Error::invalid("kind", "unknown_kind"));
     }
@@ -98,7 +75,7 @@ pub async fn create(state: &AppState, caller: &Caller, c: NewChannel) -> Result<
             if l.as_deref() == Some("zh-CN") { "zh-CN" } else { "en" }.to_string()
         }
     };
-    check_language(&language)?;
+    validate::language(&language)?;
     let config = notify::parse_config(&c.kind, &c.config, None)?;
     check_target(state, &config).await?;
     let sealed = seal(state, &config)?;
@@ -145,9 +122,9 @@ pub async fn update(state: &AppState, caller: &Caller, id: i64, patch: ChannelPa
     let p = caller.require()?;
     let row = channel_for(state, p, id, true).await?;
     let name = patch.name.clone().unwrap_or(row.name.clone());
-    check_name(&name)?;
+    validate::label(&name)?;
     let language = patch.language.clone().unwrap_or(row.language.clone());
-    check_language(&language)?;
+    validate::language(&language)?;
     let config = match &patch.config {
         Some(v) => {
             let old = state.deliverer.config(&row)?;
@@ -204,7 +181,7 @@ pub async fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
 pub async fn test(state: &AppState, caller: &Caller, id: i64) -> Result<TestResult> {
     let p = caller.require()?;
     let row = channel_for(state, p, id, true).await?;
-    let note = Note {
+    let note = Message {
         status: "test".into(),
         rule: "test".into(),
         severity: "info".into(),

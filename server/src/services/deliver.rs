@@ -5,7 +5,6 @@ use crate::db::{self, alerts::ChannelRow};
 use crate::error::{Error, Result};
 use crate::services::notify::{self, ChannelConfig, Message};
 use crate::state::AppState;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Semaphore};
 
@@ -13,45 +12,6 @@ use tokio::sync::{mpsc, Semaphore};
 const AT_ONCE: usize = 16;
 /// Test messages attempted at once (in all).
 const TESTS_AT_ONCE: usize = 2;
-
-/// What a delivery says (kept on its row as JSON; never holds a secret).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Note {
-    pub status: String,
-    pub rule: String,
-    pub severity: String,
-    pub metric: String,
-    pub target_kind: String,
-    pub target_id: String,
-    pub target_name: String,
-    pub value: f64,
-    pub threshold: f64,
-    pub comparison: String,
-    pub started_at: i64,
-    /// A path on Hangar (`/vms/…`), made absolute with `notifications.public_url` when sent.
-    pub link: String,
-    pub language: String,
-}
-
-impl Note {
-    fn message(&self, public_url: &str) -> Message {
-        Message {
-            status: self.status.clone(),
-            rule: self.rule.clone(),
-            severity: self.severity.clone(),
-            metric: self.metric.clone(),
-            target_kind: self.target_kind.clone(),
-            target_id: self.target_id.clone(),
-            target_name: self.target_name.clone(),
-            value: self.value,
-            threshold: self.threshold,
-            comparison: self.comparison.clone(),
-            started_at: self.started_at,
-            link: format!("{}{}", public_url.trim_end_matches('/'), self.link),
-            language: self.language.clone(),
-        }
-    }
-}
 
 /// The queue of deliveries to attempt: (delivery id, attempts already made).
 pub struct Deliverer {
@@ -91,13 +51,13 @@ impl Deliverer {
 }
 
 /// Writes a pending delivery of `note` to `channel` and hands it to the worker.
-pub async fn queue(state: &AppState, alert: Option<i64>, channel: &ChannelRow, note: &Note) -> Result<i64> {
+pub async fn queue(state: &AppState, alert: Option<i64>, channel: &ChannelRow, note: &Message) -> Result<i64> {
     let id = insert(state, alert, channel, note).await?;
     let _ = state.deliverer.tx.send((id, 0));
     Ok(id)
 }
 
-async fn insert(state: &AppState, alert: Option<i64>, channel: &ChannelRow, note: &Note) -> Result<i64> {
+async fn insert(state: &AppState, alert: Option<i64>, channel: &ChannelRow, note: &Message) -> Result<i64> {
     let msg = serde_json::to_string(note).map_err(|e| Error::Internal(e.into()))?;
     let mut c = state.db.acquire().await?;
     Ok(db::alerts::insert_delivery(
@@ -125,7 +85,8 @@ async fn attempt(state: &AppState, id: i64, attempts_before: usize) -> Result<bo
         db::alerts::record_attempt(&state.db, id, "failed", "the channel was deleted", db::now_ms()).await?;
         return Ok(true);
     };
-    let note: Note = serde_json::from_str(&row.message).map_err(|e| Error::Internal(e.into()))?;
+    // Kept with a path for its link (`/vms/…`): made absolute with `notifications.public_url` when sent.
+    let mut msg: Message = serde_json::from_str(&row.message).map_err(|e| Error::Internal(e.into()))?;
     let config = state.deliverer.config(&channel)?;
     let public = match &state.config.notifications.public_url {
         Some(u) => u.clone(),
@@ -135,7 +96,7 @@ async fn attempt(state: &AppState, id: i64, attempts_before: usize) -> Result<bo
             .first()
             .map_or_else(|| "http://127.0.0.1:8080".to_string(), |a| format!("http://{a}")),
     };
-    let msg = note.message(&public);
+    msg.link = format!("{}{}", public.trim_end_matches('/'), msg.link);
     let own = state.deliverer.own_addrs();
     let result = notify::send(&state.config.notifications, &own, &config, &msg).await;
     let (status, answer, sent) = match result {
@@ -158,7 +119,7 @@ async fn attempt(state: &AppState, id: i64, attempts_before: usize) -> Result<bo
 
 /// Sends a test message through a channel: one attempt, now, whose answer is the result (no retries: the person
 /// testing is waiting for it).
-pub async fn test(state: &AppState, channel: &ChannelRow, note: &Note) -> Result<i64> {
+pub async fn test(state: &AppState, channel: &ChannelRow, note: &Message) -> Result<i64> {
     // A turn first: test messages to a dead address must not pile up requests each waiting out a timeout.
     let permit = tokio::time::timeout(
         std::time::Duration::from_secs(5),

@@ -85,11 +85,7 @@ pub async fn host(state: &AppState, caller: &Caller, id: i64, range: Option<&str
         pools: pools
             .into_iter()
             .map(|p| PoolUsage {
-                percent: if p.capacity > 0 {
-                    p.allocation as f64 / p.capacity as f64 * 100.0
-                } else {
-                    0.0
-                },
+                percent: p.percent(),
                 name: p.name,
                 capacity_bytes: p.capacity,
                 allocation_bytes: p.allocation,

@@ -67,6 +67,11 @@ impl Monitor {
     }
 }
 
+/// Figures older than three rounds (the host stopped answering) decide nothing and are not exported.
+pub fn fresh(at_ms: i64, now_ms: i64, interval_seconds: u64) -> bool {
+    at_ms >= now_ms - 3_000 * interval_seconds as i64
+}
+
 fn delta(now: u64, before: u64) -> f64 {
     now.saturating_sub(before) as f64
 }

@@ -73,10 +73,13 @@ pub async fn render(state: &AppState) -> Result<String> {
     let vms = state.vm_list.rows().await?;
     {
         let live = state.monitor.vms.read().unwrap_or_else(|p| p.into_inner());
-        // A VM not heard from for three rounds (its host is away) has no figures to export.
-        let fresh_after = crate::db::now_ms() - 3_000 * state.config.monitoring.interval_seconds as i64;
+        // A VM not heard from lately (its host is away) has no figures to export.
+        let (now, interval) = (crate::db::now_ms(), state.config.monitoring.interval_seconds);
         for v in vms.iter() {
-            let Some(l) = live.get(&v.uuid).filter(|l| l.at_ms >= fresh_after) else {
+            let Some(l) = live
+                .get(&v.uuid)
+                .filter(|l| crate::services::monitoring::fresh(l.at_ms, now, interval))
+            else {
                 continue;
             };
             let owner = v.owner.clone().unwrap_or_default();

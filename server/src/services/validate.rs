@@ -56,6 +56,16 @@ pub fn token_name(s: &str) -> Result<()> {
     text("name", s, 100)
 }
 
+/// A name people give a rule or a channel: as a token's, and no direction overrides either (they disguise a
+/// name in lists and messages).
+pub fn label(s: &str) -> Result<()> {
+    token_name(s)?;
+    if s.chars().any(|c| ('\u{202a}'..='\u{202e}').contains(&c)) {
+        return Err(Error::invalid("name", "control_characters"));
+    }
+    Ok(())
+}
+
 pub fn language(s: &str) -> Result<()> {
     if matches!(s, "en" | "zh-CN") {
         Ok(())

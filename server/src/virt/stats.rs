@@ -300,6 +300,17 @@ pub struct PoolFill {
     pub allocation: u64,
 }
 
+impl PoolFill {
+    /// How full it is, in percent (0 for a pool of no size).
+    pub fn percent(&self) -> f64 {
+        if self.capacity > 0 {
+            self.allocation as f64 / self.capacity as f64 * 100.0
+        } else {
+            0.0
+        }
+    }
+}
+
 /// The fill of every active pool (no XML read: cheap enough for every collection). libvirt answers with what it
 /// saw at the pool's last refresh: with `refresh`, each pool is refreshed first (a pool that cannot be, say one
 /// busy with a volume job, keeps its last figures).

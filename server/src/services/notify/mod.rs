@@ -17,8 +17,8 @@ pub use send::send;
 pub use sign::{dingtalk_sign, feishu_sign, webhook_signature};
 pub use text::{markdown, text, title, truncate_bytes};
 
-/// What one notification says.
-#[derive(Clone, Debug)]
+/// What one notification says (kept on its delivery's row as JSON; never holds a secret).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Message {
     /// `firing`, `resolved` or `test`.
     pub status: String,
@@ -38,7 +38,7 @@ pub struct Message {
     pub comparison: String,
     /// Unix milliseconds.
     pub started_at: i64,
-    /// Absolute URL of the VM's or host's page (may be empty).
+    /// Absolute URL of the VM's or host's page (may be empty); stored as a path until it is sent.
     pub link: String,
     /// `en` or `zh-CN` (anything else reads as English).
     pub language: String,
