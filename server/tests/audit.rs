@@ -1,9 +1,9 @@
 //! The audit log: exactly one record per changing request (allowed, denied or failed), filters, CSV, append-only.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
-use common::{TestServer, PW_USER};
+use app::api::{AuditPage, CreateUser};
+use common::{body, TestServer, PW_USER};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
 
 #[tokio::test]
 async fn allowed_denied_and_failed_requests_each_leave_one_record() {
@@ -25,13 +25,14 @@ async fn allowed_denied_and_failed_requests_each_leave_one_record() {
     let mut carol = srv.client();
     carol.login_ok("carol", PW_USER).await;
     let before = srv.audit_count().await;
-    let (s, _) = carol
-        .call(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"username": "x1", "password": PW_USER, "role": "user"})),
-        )
-        .await;
+    let new = |username: &str| {
+        body(&CreateUser {
+            username: username.into(),
+            password: PW_USER.into(),
+            ..Default::default()
+        })
+    };
+    let (s, _) = carol.refused(Method::POST, "/api/v1/users", new("x1")).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_eq!(srv.audit_count().await, before + 1);
     let (action, actor, result, _) = srv.audit_rows().await.remove(0);
@@ -42,14 +43,8 @@ async fn allowed_denied_and_failed_requests_each_leave_one_record() {
 
     // Failed: a duplicate username.
     let before = srv.audit_count().await;
-    let (s, v) = admin
-        .call(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"username": "carol", "password": PW_USER, "role": "user"})),
-        )
-        .await;
-    assert_eq!((s, v["code"].as_str()), (StatusCode::CONFLICT, Some("username_taken")));
+    let (s, e) = admin.refused(Method::POST, "/api/v1/users", new("carol")).await;
+    assert_eq!((s, e.code.as_str()), (StatusCode::CONFLICT, "username_taken"));
     assert_eq!(srv.audit_count().await, before + 1);
     let (action, _, result, _) = srv.audit_rows().await.remove(0);
     assert_eq!((action.as_str(), result.as_str()), ("user.create", "failed"));
@@ -103,24 +98,21 @@ async fn filters_paging_and_csv() {
     for i in 0..7 {
         srv.create_user(&admin, &format!("u{i}"), PW_USER, "user").await;
     }
-    let (s, page) = admin.get("/api/v1/audit?action=user.create&per_page=5&page=2").await;
-    assert_eq!(s, 200, "{page}");
-    assert_eq!(page["total"], 8, "seven created here plus the bootstrap admin");
-    assert_eq!(page["items"].as_array().unwrap().len(), 3);
-    let (_, page) = admin.get("/api/v1/audit?actor=admin&result=ok&action=auth.").await;
-    assert_eq!(page["total"], 1);
-    let (_, page) = admin.get("/api/v1/audit?from=2999-01-01T00:00:00Z").await;
-    assert_eq!(page["total"], 0);
-    let (_, page) = admin.get("/api/v1/audit?from=2000-01-01T00:00&result=ok").await;
-    assert!(page["total"].as_i64().unwrap() >= 8, "{page}");
-    let (s, v) = admin.get("/api/v1/audit?result=maybe").await;
+    let page: AuditPage = admin.get_as("/api/v1/audit?action=user.create&per_page=5&page=2").await;
+    assert_eq!(page.total, 8, "seven created here plus the bootstrap admin");
+    assert_eq!(page.items.len(), 3);
+    assert!(page.items.iter().all(|e| e.action == "user.create"));
+    let page: AuditPage = admin.get_as("/api/v1/audit?actor=admin&result=ok&action=auth.").await;
+    assert_eq!(page.total, 1);
+    let page: AuditPage = admin.get_as("/api/v1/audit?from=2999-01-01T00:00:00Z").await;
+    assert_eq!(page.total, 0);
+    let page: AuditPage = admin.get_as("/api/v1/audit?from=2000-01-01T00:00&result=ok").await;
+    assert!(page.total >= 8, "{page:?}");
+    let (s, e) = admin.refused(Method::GET, "/api/v1/audit?result=maybe", None).await;
+    assert_eq!((s, e.code.as_str()), (StatusCode::BAD_REQUEST, "invalid_input"));
+    let (s, e) = admin.refused(Method::GET, "/api/v1/audit?from=yesterday", None).await;
     assert_eq!(
-        (s, v["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_input"))
-    );
-    let (s, v) = admin.get("/api/v1/audit?from=yesterday").await;
-    assert_eq!(
-        (s, v["details"]["field"].as_str()),
+        (s, e.details["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("from"))
     );
 

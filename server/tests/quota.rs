@@ -1,24 +1,26 @@
 //! Quota reservations against a real SQLite file: concurrent requests never exceed a limit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
-use common::{TestServer, PW_USER};
+use app::api::{Quota, QuotaLimits, User};
+use common::{body, TestServer, PW_USER};
 use hangar::db::{self, quotas::Usage};
 use hangar::error::Error;
 use hangar::services::quota;
 use reqwest::Method;
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_reservations_never_exceed_the_limit() {
     let srv = TestServer::start().await;
     let admin = srv.admin().await;
     let id = srv.create_user(&admin, "ivan", PW_USER, "user").await;
-    admin
-        .call(
-            Method::PUT,
-            &format!("/api/v1/users/{id}/quota"),
-            Some(json!({"max_vms": 10, "max_vcpus": 1000, "max_memory_mib": 100000, "max_disk_gib": 1000})),
-        )
+    let limits = QuotaLimits {
+        max_vms: 10,
+        max_vcpus: 1000,
+        max_memory_mib: 100000,
+        max_disk_gib: 1000,
+    };
+    let _: Quota = admin
+        .ok_as(Method::PUT, &format!("/api/v1/users/{id}/quota"), body(&limits))
         .await;
     let pool = srv.state().db.clone();
     let tasks: Vec<_> = (0..60)
@@ -53,10 +55,12 @@ async fn parallel_reservations_never_exceed_the_limit() {
         }
     }
     assert_eq!(ok, 10);
-    let (_, u) = admin.get(&format!("/api/v1/users/{id}")).await;
-    assert_eq!(u["quota"]["used_vms"], 10);
-    assert_eq!(u["quota"]["used_vcpus"], 20);
-    assert_eq!(u["quota"]["used_memory_mib"], 5120);
+    let u: User = admin.get_as(&format!("/api/v1/users/{id}")).await;
+    let q = u.quota;
+    assert_eq!(
+        (q.used_vms, q.used_vcpus, q.used_memory_mib, q.used_disk_gib),
+        (10, 20, 5120, 100)
+    );
 }
 
 #[tokio::test]
@@ -102,6 +106,6 @@ async fn a_rolled_back_change_gives_its_reservation_back() {
     );
     quota::release(&mut tx, id, want).await.unwrap();
     tx.commit().await.unwrap();
-    let (_, u) = admin.get(&format!("/api/v1/users/{id}")).await;
-    assert_eq!(u["quota"]["used_vcpus"], 0);
+    let u: User = admin.get_as(&format!("/api/v1/users/{id}")).await;
+    assert_eq!((u.quota.used_vms, u.quota.used_vcpus, u.quota.used_disk_gib), (0, 0, 0));
 }

@@ -1,9 +1,11 @@
 //! Sign-in throttling, CSRF, session rotation and expiry, API tokens, disabled accounts, avatars.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
-use common::{TestServer, PNG, PW_USER};
+use app::api::{
+    ApiError, ApiToken, ChangePassword, CreateToken, CreateUser, CreatedToken, LoginRequest, Me, UpdateUser, User,
+};
+use common::{body, TestServer, PNG, PW_USER};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
 
 #[tokio::test]
 async fn failed_logins_are_throttled_per_account_and_per_address() {
@@ -21,7 +23,10 @@ async fn failed_logins_are_throttled_per_account_and_per_address() {
     }
     let r = c
         .request(Method::POST, "/api/v1/auth/login")
-        .json(&json!({"username": "dave", "password": PW_USER}))
+        .json(&LoginRequest {
+            username: "dave".into(),
+            password: PW_USER.into(),
+        })
         .send()
         .await
         .unwrap();
@@ -32,9 +37,9 @@ async fn failed_logins_are_throttled_per_account_and_per_address() {
     );
     let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry));
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["code"], "too_many_attempts");
-    assert_eq!(body["details"]["retry_after"], retry);
+    let e: ApiError = r.json().await.unwrap();
+    assert_eq!(e.code, "too_many_attempts");
+    assert_eq!(e.details["retry_after"], retry);
 
     // Another account from the same address still works, until the address itself is over its limit.
     c.login_ok("erin", PW_USER).await;
@@ -59,38 +64,35 @@ async fn cookie_sessions_need_the_csrf_token_and_bearer_tokens_do_not() {
     let srv = TestServer::start().await;
     let mut admin = srv.admin().await;
     let good = admin.csrf.clone();
+    let token = |name: &str| body(&CreateToken { name: name.into() });
     for bad in [None, Some("forged".to_string())] {
         admin.csrf = bad;
-        let (s, v) = admin
-            .call(Method::POST, "/api/v1/tokens", Some(json!({"name": "x"})))
-            .await;
-        assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("csrf_failed")));
+        let (s, e) = admin.refused(Method::POST, "/api/v1/tokens", token("x")).await;
+        assert_eq!((s, e.code.as_str()), (StatusCode::FORBIDDEN, "csrf_failed"));
     }
     admin.csrf = good;
-    let (s, v) = admin
-        .call(Method::POST, "/api/v1/tokens", Some(json!({"name": "automation"})))
-        .await;
-    assert_eq!(s, StatusCode::CREATED);
-    let secret = v["secret"].as_str().unwrap().to_string();
+    let created: CreatedToken = admin.ok_as(Method::POST, "/api/v1/tokens", token("automation")).await;
+    let secret = created.secret;
     assert!(secret.starts_with("hgr_"));
-    let token_id = v["token"]["id"].as_i64().unwrap();
+    let token_id = created.token.id;
     let (_, list) = admin.get("/api/v1/tokens").await;
     assert!(!list.to_string().contains(&secret), "secrets are shown once only");
+    let list: Vec<ApiToken> = serde_json::from_value(list).unwrap();
+    assert_eq!(list.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["automation"]);
 
     // The token alone, no cookie and no CSRF header, may change things.
     let mut bot = srv.client();
     bot.bearer = Some(secret.clone());
-    let (s, v) = bot
-        .call(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"username": "made-by-bot", "password": PW_USER, "role": "user"})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let (_, me) = bot.get("/api/v1/auth/me").await;
-    assert_eq!(me["user"]["username"], "admin");
-    assert!(me["csrf_token"].is_null());
+    let new = CreateUser {
+        username: "made-by-bot".into(),
+        password: PW_USER.into(),
+        ..Default::default()
+    };
+    let made: User = bot.ok_as(Method::POST, "/api/v1/users", body(&new)).await;
+    assert_eq!(made.username, "made-by-bot");
+    let me: Me = bot.get_as("/api/v1/auth/me").await;
+    assert_eq!(me.user.username, "admin");
+    assert_eq!(me.csrf_token, None);
 
     // Revoked, it stops working at once.
     assert_eq!(
@@ -100,11 +102,8 @@ async fn cookie_sessions_need_the_csrf_token_and_bearer_tokens_do_not() {
             .0,
         StatusCode::NO_CONTENT
     );
-    let (s, v) = bot.get("/api/v1/auth/me").await;
-    assert_eq!(
-        (s, v["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
-    );
+    let (s, e) = bot.refused(Method::GET, "/api/v1/auth/me", None).await;
+    assert_eq!((s, e.code.as_str()), (StatusCode::UNAUTHORIZED, "invalid_token"));
 }
 
 fn session_cookie(resp: &reqwest::Response) -> Option<String> {
@@ -124,7 +123,10 @@ async fn session_id_rotates_at_login_and_old_ids_stop_working() {
     let http = reqwest::Client::new();
     let login = || {
         http.post(format!("{}/api/v1/auth/login", srv.base))
-            .json(&json!({"username": "admin", "password": common::ADMIN_PW}))
+            .json(&LoginRequest {
+                username: "admin".into(),
+                password: common::ADMIN_PW.into(),
+            })
     };
     let first = login().send().await.unwrap();
     let a = session_cookie(&first).expect("session cookie");
@@ -153,10 +155,7 @@ async fn session_id_rotates_at_login_and_old_ids_stop_working() {
     assert_eq!(me(b.clone()).await.unwrap().status(), StatusCode::OK);
     let old = me(a).await.unwrap();
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        old.json::<serde_json::Value>().await.unwrap()["code"],
-        "session_expired"
-    );
+    assert_eq!(old.json::<ApiError>().await.unwrap().code, "session_expired");
 }
 
 #[tokio::test]
@@ -169,33 +168,35 @@ async fn logout_password_change_and_disabling_end_sessions() {
     let mut phone = srv.client();
     phone.login_ok("frank", PW_USER).await;
 
-    let (s, v) = laptop
-        .call(
+    let change = |current: &str, new: &str| {
+        body(&ChangePassword {
+            current_password: current.into(),
+            new_password: new.into(),
+        })
+    };
+    let (s, e) = laptop
+        .refused(
             Method::PUT,
             "/api/v1/profile/password",
-            Some(json!({"current_password": "wrong", "new_password": "another-pass-1"})),
+            change("wrong", "another-pass-1"),
         )
         .await;
     assert_eq!(
-        (s, v["details"]["field"].as_str()),
+        (s, e.details["field"].as_str()),
         (StatusCode::BAD_REQUEST, Some("current_password"))
     );
-    let (s, v) = laptop
-        .call(
-            Method::PUT,
-            "/api/v1/profile/password",
-            Some(json!({"current_password": PW_USER, "new_password": "short"})),
-        )
+    let (s, e) = laptop
+        .refused(Method::PUT, "/api/v1/profile/password", change(PW_USER, "short"))
         .await;
     assert_eq!(
-        (s, v["code"].as_str(), v["details"]["min"].as_i64()),
-        (StatusCode::BAD_REQUEST, Some("password_too_short"), Some(10))
+        (s, e.code.as_str(), e.details["min"].as_i64()),
+        (StatusCode::BAD_REQUEST, "password_too_short", Some(10))
     );
     let (s, _) = laptop
         .call(
             Method::PUT,
             "/api/v1/profile/password",
-            Some(json!({"current_password": PW_USER, "new_password": "another-pass-1"})),
+            change(PW_USER, "another-pass-1"),
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
@@ -207,20 +208,18 @@ async fn logout_password_change_and_disabling_end_sessions() {
     assert_eq!(phone.get("/api/v1/auth/me").await.1["code"], "session_expired");
     assert_eq!(srv.client().login("frank", PW_USER).await.0, StatusCode::UNAUTHORIZED);
 
-    let (s, _) = admin
-        .call(
-            Method::PATCH,
-            &format!("/api/v1/users/{id}"),
-            Some(json!({"disabled": true})),
-        )
+    let disable = UpdateUser {
+        disabled: Some(true),
+        ..Default::default()
+    };
+    let frank: User = admin
+        .ok_as(Method::PATCH, &format!("/api/v1/users/{id}"), body(&disable))
         .await;
-    assert_eq!(s, StatusCode::OK);
+    assert!(frank.disabled);
     assert_eq!(laptop.get("/api/v1/auth/me").await.1["code"], "account_disabled");
-    let (s, v) = srv.client().login("frank", "another-pass-1").await;
-    assert_eq!(
-        (s, v["code"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("account_disabled"))
-    );
+    let (s, e) = srv.client().login("frank", "another-pass-1").await;
+    let e: ApiError = serde_json::from_value(e).unwrap();
+    assert_eq!((s, e.code.as_str()), (StatusCode::UNAUTHORIZED, "account_disabled"));
 
     let mut c = srv.client();
     c.login_ok("admin", common::ADMIN_PW).await;
@@ -245,15 +244,12 @@ async fn avatars_must_be_real_images_and_are_served_safely() {
 
     let r = put(b"<svg onload=alert(1)></svg>".to_vec(), "image/png").await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["code"], "invalid_image");
+    assert_eq!(r.json::<ApiError>().await.unwrap().code, "invalid_image");
     let mut big = PNG.to_vec();
     big.resize(10_000, 0);
     let r = put(big, "image/png").await.unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(
-        r.json::<serde_json::Value>().await.unwrap()["code"],
-        "payload_too_large"
-    );
+    assert_eq!(r.json::<ApiError>().await.unwrap().code, "payload_too_large");
     assert_eq!(
         admin.get("/api/v1/users/1/avatar").await.0,
         StatusCode::NOT_FOUND,

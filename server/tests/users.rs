@@ -1,7 +1,8 @@
 //! Account administration through the API, and bad input that must change nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
-use common::{TestServer, PW_USER};
+use app::api::{ApiError, CreateUser, Quota, QuotaLimits, Role, UpdateUser, User};
+use common::{body, TestServer, PW_USER};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -19,49 +20,53 @@ async fn snapshot(srv: &TestServer) -> Vec<(i64, String, String, i64, i64)> {
 async fn admin_manages_accounts_and_quotas() {
     let srv = TestServer::start().await;
     let admin = srv.admin().await;
-    let (s, u) = admin
-        .call(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({
-                "username": "grace", "password": PW_USER, "role": "operator", "display_name": "Grace <O'Hara> & \"co\"",
-                "quota": {"max_vms": 2, "max_vcpus": 4, "max_memory_mib": 2048, "max_disk_gib": 20}
-            })),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{u}");
-    let id = u["id"].as_i64().unwrap();
-    assert_eq!(
-        u["display_name"], "Grace <O'Hara> & \"co\"",
-        "text is kept exactly as typed"
-    );
-    assert_eq!(u["quota"]["max_vms"], 2);
-    assert_eq!(u["quota"]["used_vms"], 0);
+    let display_name = "Grace <O'Hara> & \"co\"";
+    let new = CreateUser {
+        username: "grace".into(),
+        password: PW_USER.into(),
+        role: Role::Operator,
+        display_name: display_name.into(),
+        quota: Some(QuotaLimits {
+            max_vms: 2,
+            max_vcpus: 4,
+            max_memory_mib: 2048,
+            max_disk_gib: 20,
+        }),
+        ..Default::default()
+    };
+    let (s, u) = admin.send_as::<_, User>(Method::POST, "/api/v1/users", &new).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let u = u.unwrap();
+    let id = u.id;
+    assert_eq!(u.display_name, display_name, "text is kept exactly as typed");
+    assert_eq!((u.quota.max_vms, u.quota.used_vms), (2, 0));
 
-    let (s, q) = admin
-        .call(
-            Method::PUT,
-            &format!("/api/v1/users/{id}/quota"),
-            Some(json!({"max_vms": 9, "max_vcpus": 16, "max_memory_mib": 16384, "max_disk_gib": 500})),
-        )
+    let limits = QuotaLimits {
+        max_vms: 9,
+        max_vcpus: 16,
+        max_memory_mib: 16384,
+        max_disk_gib: 500,
+    };
+    let q: Quota = admin
+        .ok_as(Method::PUT, &format!("/api/v1/users/{id}/quota"), body(&limits))
         .await;
-    assert_eq!((s, q["max_vms"].as_i64()), (StatusCode::OK, Some(9)));
-    let (s, u) = admin
-        .call(
-            Method::PATCH,
-            &format!("/api/v1/users/{id}"),
-            Some(json!({"role": "auditor"})),
-        )
+    assert_eq!((q.max_vms, q.max_disk_gib), (9, 500));
+    let demote = UpdateUser {
+        role: Some(Role::Auditor),
+        ..Default::default()
+    };
+    let u: User = admin
+        .ok_as(Method::PATCH, &format!("/api/v1/users/{id}"), body(&demote))
         .await;
-    assert_eq!((s, u["role"].as_str()), (StatusCode::OK, Some("auditor")));
+    assert_eq!(u.role, Role::Auditor);
 
     // An admin-set password works; the old one does not.
-    admin
-        .call(
-            Method::PATCH,
-            &format!("/api/v1/users/{id}"),
-            Some(json!({"password": "reset-by-admin-1"})),
-        )
+    let reset = UpdateUser {
+        password: Some("reset-by-admin-1".into()),
+        ..Default::default()
+    };
+    let _: User = admin
+        .ok_as(Method::PATCH, &format!("/api/v1/users/{id}"), body(&reset))
         .await;
     assert_eq!(srv.client().login("grace", PW_USER).await.0, StatusCode::UNAUTHORIZED);
     let mut grace = srv.client();
@@ -211,13 +216,13 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
         ),
     ];
     for (m, path, body, status, code) in cases {
-        let (s, v) = admin.call(m.clone(), &path, body.clone()).await;
+        let (s, e) = admin.refused(m.clone(), &path, body.clone()).await;
         assert_eq!(
-            (s.as_u16(), v["code"].as_str()),
-            (status, Some(code)),
-            "{m} {path} {body:?}: {v}"
+            (s.as_u16(), e.code.as_str()),
+            (status, code),
+            "{m} {path} {body:?}: {e:?}"
         );
-        assert!(!v["message"].as_str().unwrap_or("").is_empty());
+        assert!(!e.message.is_empty());
     }
     let r = admin
         .request(Method::POST, "/api/v1/users")
@@ -227,7 +232,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(r.json::<Value>().await.unwrap()["code"], "malformed_json");
+    assert_eq!(r.json::<ApiError>().await.unwrap().code, "malformed_json");
     let r = admin
         .request(Method::POST, "/api/v1/users")
         .body("username=x")
@@ -235,7 +240,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), 415);
-    assert_eq!(r.json::<Value>().await.unwrap()["code"], "unsupported_media_type");
+    assert_eq!(r.json::<ApiError>().await.unwrap().code, "unsupported_media_type");
     assert_eq!(snapshot(&srv).await, before, "nothing changed");
 }
 
@@ -247,8 +252,10 @@ async fn internal_errors_do_not_leak_details() {
         .execute(&srv.state().db)
         .await
         .unwrap();
-    let (s, v) = admin.get("/api/v1/tokens").await;
-    assert_eq!((s.as_u16(), v["code"].as_str()), (500, Some("internal")));
-    let msg = v["message"].as_str().unwrap();
-    assert!(msg.contains("reference") && !msg.contains("api_tokens"), "{msg}");
+    let (s, e) = admin.refused(Method::GET, "/api/v1/tokens", None).await;
+    assert_eq!((s.as_u16(), e.code.as_str()), (500, "internal"));
+    assert!(
+        e.message.contains("reference") && !e.message.contains("api_tokens"),
+        "{e:?}"
+    );
 }

@@ -71,17 +71,14 @@ impl TestServer {
 
     /// Creates an account through the API (as `admin`) and returns its id.
     pub async fn create_user(&self, admin: &Client, username: &str, password: &str, role: &str) -> i64 {
-        let (s, v) = admin
-            .call(
-                Method::POST,
-                "/api/v1/users",
-                Some(serde_json::json!({
-                    "username": username, "password": password, "role": role
-                })),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        v["id"].as_i64().unwrap()
+        let new = app::api::CreateUser {
+            username: username.into(),
+            password: password.into(),
+            role: app::api::Role::parse(role).unwrap(),
+            ..Default::default()
+        };
+        let user: app::api::User = admin.ok_as(Method::POST, "/api/v1/users", body(&new)).await;
+        user.id
     }
 
     /// Every audit record, newest first, read straight from the database.
@@ -94,18 +91,16 @@ impl TestServer {
 
     /// Registers a host through the API and waits until Hangar has it online and synced.
     pub async fn add_host(&self, admin: &Client, name: &str, uri: &str) -> i64 {
-        let (s, v) = admin
-            .call(
-                Method::POST,
-                "/api/v1/hosts",
-                Some(serde_json::json!({ "name": name, "uri": uri })),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let id = v["id"].as_i64().unwrap();
+        let new = app::api::CreateHost {
+            name: name.into(),
+            uri: uri.into(),
+            ..Default::default()
+        };
+        let host: app::api::Host = admin.ok_as(Method::POST, "/api/v1/hosts", body(&new)).await;
+        let id = host.id;
         guest::eventually(20, "host online", || async {
-            let (_, h) = admin.get(&format!("/api/v1/hosts/{id}")).await;
-            (h["host"]["status"] == "online").then_some(())
+            let h: app::api::HostDetail = admin.get_as(&format!("/api/v1/hosts/{id}")).await;
+            (h.host.status == app::api::HostStatus::Online).then_some(())
         })
         .await;
         id
@@ -209,6 +204,21 @@ impl Client {
         serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("GET {path}: {e}: {v}"))
     }
 
+    /// A successful answer (any 2xx) as the contract's type `T`; the test fails on anything else.
+    pub async fn ok_as<T: serde::de::DeserializeOwned>(&self, method: Method, path: &str, body: Option<Value>) -> T {
+        let (s, v) = self.call(method.clone(), path, body).await;
+        assert!(s.is_success(), "{method} {path}: {s} {v}");
+        serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{method} {path}: {e}: {v}"))
+    }
+
+    /// A refusal: its status and the error as the contract's `ApiError`; the test fails on a success.
+    pub async fn refused(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, app::api::ApiError) {
+        let (s, v) = self.call(method.clone(), path, body).await;
+        assert!(!s.is_success(), "{method} {path} was accepted: {v}");
+        let e = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{method} {path}: {e}: {v}"));
+        (s, e)
+    }
+
     /// Sends `body` (any contract type) and reads the answer as `T`, with the status.
     pub async fn send_as<B: serde::Serialize, T: serde::de::DeserializeOwned>(
         &self,
@@ -219,6 +229,11 @@ impl Client {
         let (s, v) = self.call(method, path, Some(serde_json::to_value(body).unwrap())).await;
         (s, serde_json::from_value(v.clone()).map_err(|_| v))
     }
+}
+
+/// A request body from any contract type.
+pub fn body<B: serde::Serialize>(b: &B) -> Option<Value> {
+    Some(serde_json::to_value(b).unwrap())
 }
 
 /// A valid 1x1 PNG.
