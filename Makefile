@@ -8,10 +8,10 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 run: build
 	HANGAR_DATA_DIR=$${HANGAR_DATA_DIR:-./data} ./target/release/hangar serve
 
-## The release binary, with its site embedded.
-build: setup site
-	@echo "[build] compiling the server (first time: ~6 min; after an edit: ~1 min)"
-	@t0=$$(date +%s); cargo build --release -p server && echo "[build] done in $$(( $$(date +%s) - t0 )) s"
+## Install what is missing and build the release binary with its site embedded (the server library compiles
+## while the site does).
+build:
+	@scripts/build.sh
 
 setup:
 	@scripts/setup.sh

@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Installs what building (and, with --test, testing) Hangar needs. Idempotent: seconds when all is there.
+#   setup.sh           build tools and the local libvirt daemon
+#   setup.sh --test    that, plus what the tests need (Chromium, Python clients, the test guests and host2)
+#   setup.sh --tools   build tools only (what the site needs)        } scripts/build.sh runs these two at once:
+#   setup.sh --libvirt the local libvirt daemon (and libvirt-dev)    } the site compiles while apt works
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pin in Cargo.toml
-want_test=0
-[[ "${1:-}" == "--test" ]] && want_test=1
+want_test=0 want_tools=1 want_libvirt=1
+case "${1:-}" in
+  --test) want_test=1 ;;
+  --tools) want_libvirt=0 ;;
+  --libvirt) want_tools=0 ;;
+  "") ;;
+  *) echo "usage: $0 [--test | --tools | --libvirt]" >&2; exit 2 ;;
+esac
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 # step "what" "how long the first time" command…: says what it does, runs it, says how long it took.
@@ -23,21 +32,15 @@ if ! command -v cargo >/dev/null; then
 fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
-if [[ "$(rustup target list --installed)" != *wasm32-unknown-unknown* ]]; then
+if [[ $want_tools == 1 ]] && [[ "$(rustup target list --installed)" != *wasm32-unknown-unknown* ]]; then
   step "adding the wasm32 target" "~20 s" rustup target add wasm32-unknown-unknown
 fi
 
-if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
-  # Not --locked: its lock file wants crates this registry mirror lacks. A tool run a few seconds per build needs
-  # no full optimisation: opt-level 1 without LTO compiles faster.
-  step "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION" "~3 min" \
-    env CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
-fi
-
 apt_pkgs=()
-command -v node >/dev/null || apt_pkgs+=(nodejs npm)
-command -v pkg-config >/dev/null || apt_pkgs+=(pkg-config)
+if [[ $want_tools == 1 ]]; then
+  command -v node >/dev/null || apt_pkgs+=(nodejs npm)
+  command -v pkg-config >/dev/null || apt_pkgs+=(pkg-config)
+fi
 if [[ $want_test == 1 ]] && [[ ! -x /usr/bin/chromium ]]; then apt_pkgs+=(chromium); fi
 if (( ${#apt_pkgs[@]} )); then
   apt_install() {
@@ -48,7 +51,8 @@ if (( ${#apt_pkgs[@]} )); then
 fi
 
 # Browser libraries, wasm-opt and Playwright come from npm; reinstall only when the lock file changed.
-if [[ ! -f node_modules/.package-lock.json ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+if [[ $want_tools == 1 ]] && { [[ ! -f node_modules/.package-lock.json ]] ||
+  [[ package-lock.json -nt node_modules/.package-lock.json ]]; }; then
   step "installing npm packages" "~30 s" npm ci --no-audit --no-fund --loglevel=error
 fi
 # tuspy, a tus client that is not ours, for the protocol tests (with --test only).
@@ -66,7 +70,7 @@ if [[ $want_test == 1 ]]; then
   step "libvirt, the test guest and the second host" "~3 min" scripts/libvirt-env.sh up
   # Cached outside the repository: built once per machine.
   step "a Debian template with real cloud-init" "~3 min the first time" scripts/libvirt-env.sh debian-template
-else
+elif [[ $want_libvirt == 1 ]]; then
   step "the local libvirt daemon" "~2 min" scripts/libvirt-env.sh local ||
     log "libvirt could not be started here: Hangar will register libvirt's demo host"
 fi

@@ -3,6 +3,13 @@ use clap::{Parser, Subcommand};
 use hangar::config::Config;
 use std::path::PathBuf;
 
+/// The site: `make build` fills `target/site` (scripts/build-site.sh) before compiling this crate; release builds
+/// embed it, debug builds read it from there. Its `site-files.txt` lists every file, so that adding or removing
+/// one also changes an embedded file and rebuilds this crate.
+#[derive(rust_embed::Embed)]
+#[folder = "../target/site"]
+struct Site;
+
 #[derive(Parser)]
 #[command(
     name = "hangar",
@@ -61,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config } => {
+            hangar::http::site::serve_files(<Site as rust_embed::RustEmbed>::get);
             let cfg = Config::load(config.as_deref())?;
             init_logging(&cfg);
             let running = hangar::start(cfg).await?;

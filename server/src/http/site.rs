@@ -1,5 +1,5 @@
-//! The UI: Leptos pages rendered on the server, and the site files (WASM, JS, CSS, vendored libraries)
-//! embedded into the binary at build time.
+//! The UI: Leptos pages rendered on the server, and the site files (WASM, JS, CSS, vendored libraries) that the
+//! `hangar` binary embeds at build time.
 use app::api::client::SsrApi;
 use app::api::ApiError;
 use axum::body::Body;
@@ -10,10 +10,21 @@ use axum::{Json, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
-/// `make build` fills `target/site` before compiling the server; release builds embed it, debug builds read it.
-#[derive(rust_embed::Embed)]
-#[folder = "../target/site"]
-struct Site;
+/// Finds a site file by its path. The binary embeds the files and hands this over at start-up
+/// ([`serve_files`]); the library embeds none, so a change to the UI recompiles only the binary's own small crate
+/// and the library builds while the UI does.
+pub type SiteFiles = fn(&str) -> Option<rust_embed::EmbeddedFile>;
+
+static FILES: std::sync::OnceLock<SiteFiles> = std::sync::OnceLock::new();
+
+/// Serves the site's files from `files` (once per process; without it, only pages and the API answer).
+pub fn serve_files(files: SiteFiles) {
+    let _ = FILES.set(files);
+}
+
+fn site_file(path: &str) -> Option<rust_embed::EmbeddedFile> {
+    FILES.get().and_then(|files| files(path))
+}
 
 pub fn router(api: Router) -> Router {
     let options = LeptosOptions::builder()
@@ -68,7 +79,7 @@ where
         let err = ApiError::new("not_found", "no such API route");
         return (StatusCode::NOT_FOUND, Json(err)).into_response();
     }
-    let Some(file) = <Site as rust_embed::RustEmbed>::get(&path) else {
+    let Some(file) = site_file(&path) else {
         if req.method() == axum::http::Method::GET {
             return page(req).await;
         }
