@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds target/site (WASM bundle, CSS, public files, vendored browser libraries), which the server embeds.
+# Builds target/site (WASM bundle, CSS, public files, vendored browser libraries), which the `hangar` binary embeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -8,21 +8,35 @@ SITE=target/site
 STAGE=target/site-stage
 
 t0=$SECONDS
-echo "[site] compiling the UI to WASM and our wasm-bindgen alongside (first time: ~5 min alone, ~8 min beside the server; after an edit: ~1 min)"
+echo "[site] compiling the UI to WASM and our wasm-bindgen alongside (first time: ~5 min alone, ~8 min beside the server; after an edit: ~2 min)"
 # wasm-bindgen's JS glue comes from scripts/site-bindgen, built from the workspace's lock file (so it always
 # matches the wasm-bindgen the UI links); it builds on the core the UI's last, single-threaded step leaves idle.
 cargo build --quiet -p site-bindgen --profile site-tools &
 bindgen_build=$!
+# Stopped or failed, this script takes the tool's build with it.
+trap 'kill "$bindgen_build" 2>/dev/null || true' EXIT
 cargo build -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate --profile "$PROFILE"
 wait "$bindgen_build"
+trap - EXIT
 rm -rf "$STAGE" && mkdir -p "$STAGE/pkg"
-target/site-tools/site-bindgen "target/wasm32-unknown-unknown/$PROFILE/app.wasm" "$STAGE/pkg" hangar
-if [[ "${WASM_OPT:-1}" == 1 ]]; then
-  # npm's binaryen: Debian's older wasm-opt produces a bundle that fails to hydrate.
-  node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-    "$STAGE/pkg/hangar_bg.wasm" -o "$STAGE/pkg/hangar_bg.opt.wasm"
-  mv "$STAGE/pkg/hangar_bg.opt.wasm" "$STAGE/pkg/hangar_bg.wasm"
+# The glue and wasm-opt (~1.5 min on one core) run again only when the compiled WASM changed: PKG keeps their
+# result with the checksum of the WASM it came from.
+WASM="target/wasm32-unknown-unknown/$PROFILE/app.wasm"
+PKG="target/site-pkg-$PROFILE"
+want="$(sha256sum "$WASM" | cut -d' ' -f1) opt=${WASM_OPT:-1}"
+if [[ "$(cat "$PKG/from" 2>/dev/null)" != "$want" ]]; then
+  rm -rf "$PKG" && mkdir -p "$PKG"
+  target/site-tools/site-bindgen "$WASM" "$PKG" hangar
+  if [[ "${WASM_OPT:-1}" == 1 ]]; then
+    echo "[site] shrinking the WASM with wasm-opt -Oz (~1.5 min)"
+    # npm's binaryen: Debian's older wasm-opt produces a bundle that fails to hydrate.
+    node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+      "$PKG/hangar_bg.wasm" -o "$PKG/hangar_bg.opt.wasm"
+    mv "$PKG/hangar_bg.opt.wasm" "$PKG/hangar_bg.wasm"
+  fi
+  echo "$want" >"$PKG/from"
 fi
+cp "$PKG/hangar.js" "$PKG/hangar_bg.wasm" "$STAGE/pkg/"
 mkdir -p "$STAGE/style" "$STAGE/vendor/swagger-ui" "$STAGE/vendor/tus"
 cp node_modules/tus-js-client/dist/tus.min.js "$STAGE/vendor/tus/"
 # noVNC is native ES modules with relative imports: its core and vendored helpers keep their layout.
@@ -37,7 +51,7 @@ for f in swagger-ui-bundle.js swagger-ui.css; do
 done
 
 # The list of files is embedded too: adding or removing a file changes it, which rebuilds the binary's crate.
-(cd "$STAGE" && find . -type f | sort) >target/site-files.txt && mv target/site-files.txt "$STAGE/"
+(cd "$STAGE" && find . -type f | LC_ALL=C sort) >target/site-files.txt && mv target/site-files.txt "$STAGE/"
 
 # Copy only what changed, so an unchanged site does not rebuild the server.
 mkdir -p "$SITE"

@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 use app::api::{
-    BatchItem, BatchRequest, CreateHost, Host, HostDetail, HostStatus, QuotaLimits, UpdateVm, User, VmDeleted,
-    VmDetail, VmPage, VmState,
+    BatchItem, BatchRequest, CreateHost, Host, HostDetail, HostStatus, UpdateVm, User, VmDeleted, VmDetail, VmPage,
+    VmState,
 };
 use common::guest::{eventually, virsh, Guest, HOST2, LOCAL};
 use common::{body, TestServer, PW_USER};
@@ -180,12 +180,7 @@ async fn users_see_and_act_on_their_own_vms_only_within_quota() {
 
     let unowned: VmPage = admin.get_as("/api/v1/vms?owner=none&per_page=1000").await;
     assert!(unowned.items.iter().any(|v| v.id == mine.uuid));
-    let limits = QuotaLimits {
-        max_vms: 1,
-        max_vcpus: 2,
-        max_memory_mib: 256,
-        max_disk_gib: 0,
-    };
+    let limits = common::limits(1, 2, 256, 0);
     let _: app::api::Quota = admin
         .ok_as(Method::PUT, &format!("/api/v1/users/{kim}/quota"), body(&limits))
         .await;

@@ -1,7 +1,7 @@
 //! Quota reservations against a real SQLite file: concurrent requests never exceed a limit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
-use app::api::{Quota, QuotaLimits, User};
+use app::api::{Quota, User};
 use common::{body, TestServer, PW_USER};
 use hangar::db::{self, quotas::Usage};
 use hangar::error::Error;
@@ -13,12 +13,7 @@ async fn parallel_reservations_never_exceed_the_limit() {
     let srv = TestServer::start().await;
     let admin = srv.admin().await;
     let id = srv.create_user(&admin, "ivan", PW_USER, "user").await;
-    let limits = QuotaLimits {
-        max_vms: 10,
-        max_vcpus: 1000,
-        max_memory_mib: 100000,
-        max_disk_gib: 1000,
-    };
+    let limits = common::limits(10, 1000, 100_000, 1000);
     let _: Quota = admin
         .ok_as(Method::PUT, &format!("/api/v1/users/{id}/quota"), body(&limits))
         .await;

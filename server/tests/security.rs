@@ -71,7 +71,17 @@ async fn cookie_sessions_need_the_csrf_token_and_bearer_tokens_do_not() {
         assert_eq!((s, e.code.as_str()), (StatusCode::FORBIDDEN, "csrf_failed"));
     }
     admin.csrf = good;
-    let created: CreatedToken = admin.ok_as(Method::POST, "/api/v1/tokens", token("automation")).await;
+    let (s, created) = admin
+        .send_as::<_, CreatedToken>(
+            Method::POST,
+            "/api/v1/tokens",
+            &CreateToken {
+                name: "automation".into(),
+            },
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let created = created.unwrap();
     let secret = created.secret;
     assert!(secret.starts_with("hgr_"));
     let token_id = created.token.id;

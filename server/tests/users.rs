@@ -1,7 +1,7 @@
 //! Account administration through the API, and bad input that must change nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
-use app::api::{ApiError, CreateUser, Quota, QuotaLimits, Role, UpdateUser, User};
+use app::api::{ApiError, CreateUser, Quota, Role, UpdateUser, User};
 use common::{body, TestServer, PW_USER};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -26,12 +26,7 @@ async fn admin_manages_accounts_and_quotas() {
         password: PW_USER.into(),
         role: Role::Operator,
         display_name: display_name.into(),
-        quota: Some(QuotaLimits {
-            max_vms: 2,
-            max_vcpus: 4,
-            max_memory_mib: 2048,
-            max_disk_gib: 20,
-        }),
+        quota: Some(common::limits(2, 4, 2048, 20)),
         ..Default::default()
     };
     let (s, u) = admin.send_as::<_, User>(Method::POST, "/api/v1/users", &new).await;
@@ -41,12 +36,7 @@ async fn admin_manages_accounts_and_quotas() {
     assert_eq!(u.display_name, display_name, "text is kept exactly as typed");
     assert_eq!((u.quota.max_vms, u.quota.used_vms), (2, 0));
 
-    let limits = QuotaLimits {
-        max_vms: 9,
-        max_vcpus: 16,
-        max_memory_mib: 16384,
-        max_disk_gib: 500,
-    };
+    let limits = common::limits(9, 16, 16384, 500);
     let q: Quota = admin
         .ok_as(Method::PUT, &format!("/api/v1/users/{id}/quota"), body(&limits))
         .await;

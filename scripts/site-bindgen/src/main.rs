@@ -9,9 +9,12 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
-    // The CLI's defaults where the library's differ: the module path stays in the glue.
+    // The CLI's defaults where the library's differ: the module path stays in the glue, and reference types
+    // are read from the WASM's target features, never from WASM_BINDGEN_EXTERNREF in the environment.
+    #[allow(deprecated)]
     let done = bindgen.web(true).and_then(|b| {
         b.input_path(input)
+            .reference_types(false)
             .typescript(false)
             .omit_default_module_path(false)
             .out_name(out_name)

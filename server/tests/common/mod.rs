@@ -77,8 +77,11 @@ impl TestServer {
             role: app::api::Role::parse(role).unwrap(),
             ..Default::default()
         };
-        let user: app::api::User = admin.ok_as(Method::POST, "/api/v1/users", body(&new)).await;
-        user.id
+        let (s, user) = admin
+            .send_as::<_, app::api::User>(Method::POST, "/api/v1/users", &new)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{user:?}");
+        user.unwrap().id
     }
 
     /// Every audit record, newest first, read straight from the database.
@@ -96,8 +99,11 @@ impl TestServer {
             uri: uri.into(),
             ..Default::default()
         };
-        let host: app::api::Host = admin.ok_as(Method::POST, "/api/v1/hosts", body(&new)).await;
-        let id = host.id;
+        let (s, host) = admin
+            .send_as::<_, app::api::Host>(Method::POST, "/api/v1/hosts", &new)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{host:?}");
+        let id = host.unwrap().id;
         guest::eventually(20, "host online", || async {
             let h: app::api::HostDetail = admin.get_as(&format!("/api/v1/hosts/{id}")).await;
             (h.host.status == app::api::HostStatus::Online).then_some(())
@@ -228,6 +234,16 @@ impl Client {
     ) -> (StatusCode, Result<T, Value>) {
         let (s, v) = self.call(method, path, Some(serde_json::to_value(body).unwrap())).await;
         (s, serde_json::from_value(v.clone()).map_err(|_| v))
+    }
+}
+
+/// Quota limits: VMs, vCPUs, memory in MiB, disk in GiB.
+pub fn limits(vms: i64, vcpus: i64, memory_mib: i64, disk_gib: i64) -> app::api::QuotaLimits {
+    app::api::QuotaLimits {
+        max_vms: vms,
+        max_vcpus: vcpus,
+        max_memory_mib: memory_mib,
+        max_disk_gib: disk_gib,
     }
 }
 
