@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 /// Finds a site file by its path. The binary embeds the files and hands this over at start-up
-/// ([`serve_files`]); the library embeds none, so a change to the UI recompiles only the binary's own small crate
+/// ([`serve_files`]); the library embeds none, so new site files recompile only the binary's own small crate
 /// and the library builds while the UI does.
 pub type SiteFiles = fn(&str) -> Option<rust_embed::EmbeddedFile>;
 
