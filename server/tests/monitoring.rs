@@ -111,6 +111,19 @@ async fn rule(c: &Client, body: Value) -> i64 {
     r["id"].as_i64().unwrap()
 }
 
+/// Silences the VM at `vm` (its API path) for `seconds` as `c` (0 lifts it); the answer must be a success.
+async fn silence(c: &Client, vm: &str, seconds: i64) -> app::api::VmSilenced {
+    let (s, silenced) = c
+        .send_as::<_, app::api::VmSilenced>(
+            Method::PUT,
+            &format!("{vm}/alert-silence"),
+            &app::api::VmSilence { seconds },
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{silenced:?}");
+    silenced.unwrap()
+}
+
 async fn alerts(c: &Client, q: &str) -> Vec<app::api::Alert> {
     let page: app::api::AlertPage = c.get_as(&format!("/api/v1/alerts?{q}")).await;
     page.items
@@ -308,15 +321,8 @@ async fn a_busy_guest_fires_a_cpu_rule_which_resolves_when_it_stops() {
         d.events
     );
     // Silenced, the VM's resolution is recorded but sends nothing.
-    let (s, sl) = bea
-        .call(
-            Method::PUT,
-            &format!("{vm}/alert-silence"),
-            Some(json!({ "seconds": 3600 })),
-        )
-        .await;
-    assert_eq!(s, 200, "{sl}");
-    assert!(sl["silenced_until"].as_i64().is_some());
+    let sl = silence(&bea, &vm, 3600).await;
+    assert!(sl.silenced_until.is_some(), "{sl:?}");
     virsh(LOCAL, &["destroy", &g.name]).unwrap();
     eventually(60, "the alert resolves", || async {
         let a = alerts(&bea, "state=resolved").await;
@@ -328,14 +334,7 @@ async fn a_busy_guest_fires_a_cpu_rule_which_resolves_when_it_stops() {
         .iter()
         .all(|b| b["status"] != "resolved"));
     // Lifted, the next firing and resolution notify again.
-    let (s, _) = bea
-        .call(
-            Method::PUT,
-            &format!("{vm}/alert-silence"),
-            Some(json!({ "seconds": 0 })),
-        )
-        .await;
-    assert_eq!(s, 200);
+    silence(&bea, &vm, 0).await;
     virsh(LOCAL, &["start", &g.name]).unwrap();
     let again = eventually(120, "the CPU rule fires again", || async {
         alerts(&bea, "state=firing")
@@ -777,14 +776,7 @@ async fn a_vm_owners_silence_mutes_only_their_own_rules() {
         admin.call(Method::PATCH, &vm, Some(json!({ "owner_id": uid }))).await.0,
         200
     );
-    let (s, _) = ola
-        .call(
-            Method::PUT,
-            &format!("{vm}/alert-silence"),
-            Some(json!({ "seconds": 3600 })),
-        )
-        .await;
-    assert_eq!(s, 200);
+    silence(&ola, &vm, 3600).await;
     // Always true of a running VM: both rules fire at the first rounds.
     virsh(LOCAL, &["start", &g.name]).unwrap();
     let always = |ch: i64| {
@@ -810,14 +802,7 @@ async fn a_vm_owners_silence_mutes_only_their_own_rules() {
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     assert_eq!(to("/ola"), 0, "the owner's own rule is silenced");
     // Lifted: the alert that fired in silence is told at the next round.
-    let (s, _) = ola
-        .call(
-            Method::PUT,
-            &format!("{vm}/alert-silence"),
-            Some(json!({ "seconds": 0 })),
-        )
-        .await;
-    assert_eq!(s, 200);
+    silence(&ola, &vm, 0).await;
     eventually(30, "the owner's rule notifies once the silence is lifted", || async {
         (to("/ola") > 0).then_some(())
     })

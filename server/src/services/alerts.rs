@@ -7,7 +7,7 @@ use crate::db::{self, vms::VmRow};
 use crate::error::Result;
 use crate::services::notify::Message;
 use crate::state::AppState;
-use app::api::Role;
+use app::api::{Role, ALERT_METRICS};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -56,7 +56,7 @@ pub fn holds(metric: &str, comparison: &str, threshold: f64, value: f64) -> bool
 pub fn vm_value(metric: &str, values: &[f64], crashed: bool, running: bool, memory_known: bool) -> Option<f64> {
     let pct = |a: f64, b: f64| if b > 0.0 { a / b * 100.0 } else { 0.0 };
     if metric != "vm_crashed" && (!running || (metric == "vm_memory_percent" && !memory_known)) {
-        return ALERT_METRICS_VM.contains(&metric).then_some(f64::NAN);
+        return (metric.starts_with("vm_") && ALERT_METRICS.contains(&metric)).then_some(f64::NAN);
     }
     Some(match metric {
         "vm_cpu_percent" => *values.first()?,
@@ -69,16 +69,6 @@ pub fn vm_value(metric: &str, values: &[f64], crashed: bool, running: bool, memo
         _ => return None,
     })
 }
-
-const ALERT_METRICS_VM: [&str; 7] = [
-    "vm_cpu_percent",
-    "vm_memory_percent",
-    "vm_disk_read_bytes_per_second",
-    "vm_disk_write_bytes_per_second",
-    "vm_net_rx_bytes_per_second",
-    "vm_net_tx_bytes_per_second",
-    "vm_crashed",
-];
 
 fn principal(rule: &RuleRow) -> Option<Principal> {
     (!rule.owner_disabled).then(|| Principal {
