@@ -171,16 +171,17 @@ boot=$(sed -n 's/.*hangar_boot=\([a-z]*\).*/\1/p' /proc/cmdline)
 say "BOOTED-FROM=${boot:-kernel}"
 sleep 1
 mkdir -p /seed /cdrom
-unq() { tr -d "'\"" ; }
+# Hangar writes the seed as JSON (which is YAML): one `"key": value` per line; older seeds were plain YAML.
+unq() { tr -d "'\"," ; }
 for d in /dev/vd? /dev/sd? /dev/hd? /dev/sr?; do
   [ -b "$d" ] || continue
   mount -o ro "$d" /seed 2>/dev/null || continue
   if [ -f /seed/meta-data ]; then
-    h=$(sed -n 's/^local-hostname: *//p' /seed/meta-data | unq)
-    iid=$(sed -n 's/^instance-id: *//p' /seed/meta-data | unq)
-    u=$(sed -n 's/^ *- *name: *//p' /seed/user-data | head -n 1 | unq)
-    keys=$(grep -cE "^ *- *['\"]?(ssh-|ecdsa-|sk-)" /seed/user-data)
-    pw=no; grep -qE "^ *(passwd|hashed_passwd|chpasswd):" /seed/user-data && pw=yes
+    h=$(sed -nE 's/^ *"?local-hostname"?: *//p' /seed/meta-data | unq)
+    iid=$(sed -nE 's/^ *"?instance-id"?: *//p' /seed/meta-data | unq)
+    u=$(sed -nE 's/^ *(- *)?"?name"?: *//p' /seed/user-data | head -n 1 | unq)
+    keys=$(grep -cE "^ *(- *)?['\"]?(ssh-|ecdsa-|sk-)" /seed/user-data)
+    pw=no; grep -qE "^ *\"?(passwd|hashed_passwd|chpasswd)\"?:" /seed/user-data && pw=yes
     [ -n "$h" ] && hostname "$h"
     say "SEED hostname=$h user=$u keys=$keys password=$pw instance=$iid dev=$d"
     umount /seed; break
@@ -260,7 +261,7 @@ build_template() {
 # (one `user= keys= passwd=` group per user with uid >= 1000 and a home under /home; keys = non-empty lines of
 # ~/.ssh/authorized_keys; passwd = the status field of `passwd -S`: P usable password, L locked, NP none).
 DEBIAN_TEMPLATE=$STATE/debian-cloud.qcow2
-DEBIAN_TEMPLATE_STAMP="2026-12-03 08:59 UTC"
+DEBIAN_TEMPLATE_STAMP="2026-12-03 21:44 UTC"
 
 cleanup_tree() { # dir: unmount whatever is still mounted below it, then delete it without crossing mounts
   local m
@@ -331,6 +332,14 @@ while IFS=: read -r name _ uid _ _ home _; do
 done < /etc/passwd
 status=$(cloud-init status 2>/dev/null | sed -n 's/^status: //p')
 line="$line status=${status:-unknown} instance=$(cat /var/lib/cloud/data/instance-id 2>/dev/null || echo none)"
+# When cloud-init did not finish cleanly, say why: its recorded errors and the last warnings of its log.
+if [ "$status" != done ]; then
+  errs=$(python3 -c 'import json; print("; ".join(json.load(open("/run/cloud-init/result.json"))["v1"]["errors"]))' 2>&1)
+  line="$line
+CLOUD-ERR result: $errs"
+  line="$line
+$(grep -E 'WARNING|ERROR' /var/log/cloud-init.log | tail -n 8 | sed 's/^/CLOUD-ERR log: /')"
+fi
 echo "$line"
 { echo "$line" > /dev/ttyS0; } 2>/dev/null || echo "$line" > /dev/console
 CHECK

@@ -769,6 +769,7 @@ reason-outside_subnet = is not in the address's subnet
 reason-needs_address = needs a static address
 reason-not_cloud_config = must be #cloud-config (scripts are not accepted here)
 reason-not_a_mapping = must be a cloud-config mapping (key: value)
+reason-yaml_tags = YAML tags (!name) are not supported; write the value plainly (for binary file content use encoding: b64)
 reason-bad_yaml = is not valid YAML
 reason-schema = has a key of the wrong type (hostname, users, packages, runcmd…)
 reason-too_many = has too many entries

@@ -757,6 +757,7 @@ reason-outside_subnet = 不在该地址的子网内
 reason-needs_address = 需要先填写静态地址
 reason-not_cloud_config = 必须是 #cloud-config（此处不接受脚本）
 reason-not_a_mapping = 必须是 cloud-config 映射（键: 值）
+reason-yaml_tags = 不支持 YAML 标签（!name）；请直接写出值（二进制文件内容请用 encoding: b64）
 reason-bad_yaml = 不是有效的 YAML
 reason-schema = 有键的类型不对（hostname、users、packages、runcmd 等）
 reason-too_many = 条目过多

@@ -62,7 +62,15 @@ async fn real_cloud_init_applies_hostname_user_key_and_password() {
         "hostname=real-ci user=alice keys=1 passwd=P status=done instance=hangar-{}",
         made.vm_id
     );
-    assert!(line.contains(&want), "{line}");
+    // The check prints CLOUD-ERR lines (cloud-init's errors and warnings) right after its line when it failed.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let why: Vec<String> = std::fs::read_to_string(create::serial_log(LOCAL, &made.vm_id))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("CLOUD-ERR"))
+        .map(str::to_string)
+        .collect();
+    assert!(line.contains(&want), "{line}\n{}", why.join("\n"));
     // The guest agent runs in this guest: a password reset goes through it, at once, no reboot.
     let reset = common::guest::eventually(60, "the guest agent takes the password", || async {
         let (s, r) = admin

@@ -1,5 +1,5 @@
 //! cloud-init (NoCloud) settings: the rules for each field, and the `meta-data`, `user-data` and
-//! `network-config` files Hangar writes from them (YAML emitted by a serializer, never formatted by hand).
+//! `network-config` files Hangar writes from them (emitted by a serializer, never formatted by hand).
 use crate::error::{Error, Result};
 use app::api::{CloudInit, CloudInitNetwork};
 use serde_json::json;
@@ -118,6 +118,7 @@ fn extra_user_data(s: &str) -> Result<Mapping> {
         return Err(bad("cloud_init.user_data", "not_cloud_config"));
     }
     match serde_norway::from_str::<Value>(s) {
+        Ok(v @ Value::Mapping(_)) if has_tag(&v) => Err(bad("cloud_init.user_data", "yaml_tags")),
         Ok(Value::Mapping(m)) => Ok(m),
         Ok(Value::Null) => Ok(Mapping::new()),
         Ok(_) => Err(bad("cloud_init.user_data", "not_a_mapping")),
@@ -127,6 +128,27 @@ fn extra_user_data(s: &str) -> Result<Mapping> {
             details: json!({ "line": e.location().map(|l| l.line()), "message": e.to_string() }),
         }),
     }
+}
+
+/// Whether a YAML tag (`!name`) appears anywhere: the files are written as JSON, which has no tags.
+fn has_tag(v: &Value) -> bool {
+    match v {
+        Value::Tagged(_) => true,
+        Value::Sequence(items) => items.iter().any(has_tag),
+        Value::Mapping(m) => m.iter().any(|(k, v)| has_tag(k) || has_tag(v)),
+        _ => false,
+    }
+}
+
+/// The text of a seed file: JSON, which is YAML too. cloud-init reads YAML 1.1, where plain scalars such as
+/// `52:54:00:12:34:56` (a base-60 integer), `2026-01-01` (a date) or `on` are not strings; quoting every string
+/// keeps each value the type Hangar meant, whatever the emitter's own (YAML 1.2) idea of a plain string.
+pub fn emit(v: &Value) -> std::result::Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(v)
+}
+
+fn emit_file(v: &Value) -> Result<String> {
+    emit(v).map_err(|e| Error::Internal(e.into()))
 }
 
 /// Every rule of the settings (`vm_name` is the default host name).
@@ -168,7 +190,10 @@ pub fn validate(ci: &CloudInit, vm_name: &str) -> Result<()> {
         return Err(bad("cloud_init.runcmd", "bad_format"));
     }
     let merged = merged_user_data(ci, vm_name, "hangar", Some("$6$check$"))?;
-    check_known_keys(&merged)
+    check_known_keys(&merged)?;
+    // Keys JSON cannot name (null, a list) are refused here rather than when the seed is written.
+    emit(&Value::Mapping(merged)).map_err(|_| bad("cloud_init.user_data", "schema"))?;
+    Ok(())
 }
 
 pub fn effective_hostname(ci: &CloudInit, vm_name: &str) -> String {
@@ -273,8 +298,8 @@ pub fn merged_user_data(
 
 /// `user-data`: `#cloud-config` and the merged mapping.
 pub fn user_data(m: &Mapping) -> Result<String> {
-    let body = serde_norway::to_string(m).map_err(|e| Error::Internal(e.into()))?;
-    Ok(format!("#cloud-config\n{body}"))
+    let body = emit_file(&Value::Mapping(m.clone()))?;
+    Ok(format!("#cloud-config\n{body}\n"))
 }
 
 /// `user-data` that changes the user's password at the next boot (with a new instance-id, cloud-init runs
@@ -309,7 +334,7 @@ pub fn meta_data(instance_id: &str, hostname: &str) -> Result<String> {
     let mut m = Mapping::new();
     m.insert(s("instance-id"), s(instance_id));
     m.insert(s("local-hostname"), s(hostname));
-    serde_norway::to_string(&m).map_err(|e| Error::Internal(e.into()))
+    emit_file(&Value::Mapping(m))
 }
 
 /// `network-config` (version 2) for the NIC with this MAC: DHCP, or the static addresses given.
@@ -354,7 +379,27 @@ pub fn network_config(n: Option<&CloudInitNetwork>, mac: &str) -> Result<String>
     let mut top = Mapping::new();
     top.insert(s("version"), Value::Number(2.into()));
     top.insert(s("ethernets"), Value::Mapping(eths));
-    serde_norway::to_string(&top).map_err(|e| Error::Internal(e.into()))
+    emit_file(&Value::Mapping(top))
+}
+
+/// A stored `network-config` with each NIC's MAC replaced by its clone's (`old` lowercase → new), written anew
+/// (seeds stored before every string was quoted are YAML, read here as the strings they were meant to be).
+pub fn network_config_for_clone(text: &str, macs: &std::collections::HashMap<String, String>) -> Result<String> {
+    fn swap(v: &mut Value, macs: &std::collections::HashMap<String, String>) {
+        match v {
+            Value::String(t) => {
+                if let Some(new) = macs.get(&t.to_ascii_lowercase()) {
+                    *t = new.clone();
+                }
+            }
+            Value::Sequence(items) => items.iter_mut().for_each(|i| swap(i, macs)),
+            Value::Mapping(m) => m.values_mut().for_each(|i| swap(i, macs)),
+            _ => {}
+        }
+    }
+    let mut v: Value = serde_norway::from_str(text).map_err(|e| Error::Internal(e.into()))?;
+    swap(&mut v, macs);
+    emit_file(&v)
 }
 
 /// A SHA-512 crypt hash (`$6$…`) of the password, as `hashed_passwd` and `chpasswd` expect (blocking: ~5 ms).
@@ -375,6 +420,100 @@ mod tests {
             user: "alice".into(),
             ssh_keys: vec![KEY.into()],
             ..Default::default()
+        }
+    }
+
+    /// What cloud-init's own YAML loader (PyYAML: YAML 1.1) reads from a file Hangar wrote, as JSON; a value that
+    /// is not a string, number, list or mapping (a date) comes back as `{"not_json": …}`.
+    fn as_cloud_init_reads(text: &str) -> serde_json::Value {
+        use std::io::Write;
+        let mut py = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin.read()), \
+                 default=lambda o: {'not_json': repr(o)}))",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 with PyYAML (cloud-init's own dependency; scripts/setup.sh --test installs it)");
+        py.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let out = py.wait_with_output().unwrap();
+        assert!(out.status.success(), "PyYAML cannot read:\n{text}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    #[test]
+    fn cloud_init_reads_every_value_as_the_string_hangar_wrote() {
+        // Plain, these are a base-60 integer (YAML 1.1), a date, a boolean and another base-60 integer.
+        let mac = "52:54:00:12:34:56";
+        let v = as_cloud_init_reads(&network_config(None, mac).unwrap());
+        assert_eq!(v["ethernets"]["nic0"]["match"]["macaddress"], mac);
+        assert_eq!(
+            as_cloud_init_reads(&meta_data("iid-1", "2026-01-01").unwrap())["local-hostname"],
+            "2026-01-01"
+        );
+        let mut c = ci();
+        c.user = "on".into();
+        c.hostname = "2026-01-01".into();
+        c.runcmd = vec!["1:30".into()];
+        c.user_data = "#cloud-config\ntimezone: 10:20\n".into();
+        let u = as_cloud_init_reads(&user_data(&merged_user_data(&c, "w", "on", None).unwrap()).unwrap());
+        assert_eq!(
+            (&u["hostname"], &u["users"][0]["name"], &u["runcmd"][0], &u["timezone"]),
+            (&json!("2026-01-01"), &json!("on"), &json!("1:30"), &json!("10:20"))
+        );
+        assert_eq!(u["ssh_pwauth"], false);
+    }
+
+    #[test]
+    fn cloud_init_applies_a_network_config_whose_mac_is_all_digits() {
+        let dir = std::env::temp_dir().join(format!("hangar-netconv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("network-config");
+        std::fs::write(&file, network_config(None, "52:54:00:12:34:56").unwrap()).unwrap();
+        let out = std::process::Command::new("cloud-init")
+            // ENI, as the Debian template renders it (its parser is the one that met a number for a MAC).
+            .args(["devel", "net-convert", "-k", "yaml", "-D", "debian", "-O", "eni", "-p"])
+            .arg(&file)
+            .arg("-d")
+            .arg(&dir)
+            .output()
+            .expect("cloud-init (scripts/setup.sh --test installs it)");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    #[test]
+    fn a_clone_gets_its_own_mac_in_a_network_config_stored_as_yaml() {
+        // Seeds stored before every string was quoted: a plain MAC, which cloud-init would read as a number.
+        let old = "ethernets:\n  nic0:\n    dhcp4: true\n    match:\n      macaddress: 52:54:00:AA:bb:01\nversion: 2\n";
+        let macs = [("52:54:00:aa:bb:01".to_string(), "52:54:00:12:34:56".to_string())].into();
+        let v = as_cloud_init_reads(&network_config_for_clone(old, &macs).unwrap());
+        assert_eq!(v["ethernets"]["nic0"]["match"]["macaddress"], "52:54:00:12:34:56");
+        assert_eq!(v["ethernets"]["nic0"]["dhcp4"], true);
+        assert_eq!(v["version"], 2);
+    }
+
+    #[test]
+    fn yaml_tags_and_keys_json_cannot_name_are_refused_up_front() {
+        for extra in [
+            "#cloud-config\nwrite_files:\n  - content: !vault aGk=\n",
+            "#cloud-config\n? [a, b]\n: c\n",
+        ] {
+            let mut c = ci();
+            c.user_data = extra.into();
+            let e = validate(&c, "w").expect_err(extra);
+            assert!(
+                matches!(
+                    e,
+                    Error::Invalid {
+                        field: "cloud_init.user_data",
+                        ..
+                    }
+                ),
+                "{extra}: {e:?}"
+            );
         }
     }
 
@@ -425,11 +564,13 @@ mod tests {
         let m = merged_user_data(&c, "web1", "debian", Some("$6$salt$hash")).unwrap();
         let text = user_data(&m).unwrap();
         assert!(text.starts_with("#cloud-config\n"));
-        assert!(text.contains("- name: alice"), "{text}");
-        assert!(text.contains(KEY));
-        assert!(text.contains("$6$salt$hash"));
         assert!(!text.contains("correct horse"));
-        assert!(text.contains("- nginx"));
+        let v: Value = serde_norway::from_str(&text).unwrap();
+        let u = &v["users"][0];
+        assert_eq!(u["name"].as_str(), Some("alice"), "{text}");
+        assert_eq!(u["ssh_authorized_keys"][0].as_str(), Some(KEY));
+        assert_eq!(u["hashed_passwd"].as_str(), Some("$6$salt$hash"));
+        assert_eq!(v["packages"][0].as_str(), Some("nginx"));
     }
 
     #[test]

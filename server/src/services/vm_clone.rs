@@ -98,18 +98,17 @@ pub async fn clone(state: &AppState, caller: &Caller, uuid: &str, r: CloneVm) ->
         .iter()
         .map(|m| (m.to_ascii_lowercase(), domain_xml::random_mac()))
         .collect();
-    let seed_json = seed.as_ref().map(|s| {
+    let seed_json = seed.as_ref().map(|s| -> Result<_> {
         // The network-config names the NIC by its MAC: the clone's NIC has a new one.
-        let network_config = mac_map
-            .iter()
-            .fold(s.network_config.to_ascii_lowercase(), |text, (old, new)| text.replace(old.as_str(), new));
-        json!({
+        let network_config = super::cloud_init::network_config_for_clone(&s.network_config, &mac_map)?;
+        Ok(json!({
             "volume": format!("{base}-seed.img"), "pool_uuid": s.pool_uuid,
             "user_data": s.user_data, "network_config": network_config, "settings": s.settings,
             "instance_id": format!("hangar-{new_uuid}"), "hostname": r.name.to_ascii_lowercase().replace(['_', '.', '+'], "-"),
             "old_target": parsed.disks.iter().find(|d| d.path.as_deref() == Some(s.seed_volume.as_str())).map(|d| d.target.clone()),
-        })
+        }))
     });
+    let seed_json = seed_json.transpose()?;
     let params = json!({
         "uuid": new_uuid, "name": r.name, "host_id": vm.host_id, "owner_id": p.id, "source_uuid": vm.uuid,
         "reserve": { "vms": 1, "vcpus": reserve.vcpus, "memory_mib": reserve.memory_mib, "disk_gib": disk_gib },
