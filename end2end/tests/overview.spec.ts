@@ -62,6 +62,9 @@ test('an unknown address gets the app\'s own page', async ({ page }) => {
   await hydrated(page);
   await expect(page.locator('.center-page h1')).toBeVisible();
   await expect(page.locator('.sidebar')).toHaveCount(0);
+  // Site files are served, the build's own list of them is not.
+  expect((await page.request.get('/favicon.svg')).status()).toBe(200);
+  expect((await page.request.get('/site-files.txt')).status()).toBe(404);
 });
 
 test('revoking a token asks first and hides its just-shown secret', async ({ browser, baseURL }) => {

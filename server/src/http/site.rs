@@ -22,7 +22,13 @@ pub fn serve_files(files: SiteFiles) {
     let _ = FILES.set(files);
 }
 
+/// The build's own list of site files (it makes added or removed files rebuild the binary): not for browsers.
+const BUILD_LIST: &str = "site-files.txt";
+
 fn site_file(path: &str) -> Option<rust_embed::EmbeddedFile> {
+    if path == BUILD_LIST {
+        return None;
+    }
     FILES.get().and_then(|files| files(path))
 }
 
