@@ -50,6 +50,11 @@ for f in swagger-ui-bundle.js swagger-ui.css; do
   cp "node_modules/swagger-ui-dist/$f" "$STAGE/vendor/swagger-ui/"
 done
 
+# A gzip copy of each text file and of the WASM, which the server sends to browsers that take gzip (the WASM:
+# 3.7 MB, 1.2 MB gzipped). -n leaves the name and time out, so an unchanged file gives the same copy.
+find "$STAGE" -type f -size +1k \( -name '*.wasm' -o -name '*.js' -o -name '*.mjs' -o -name '*.css' -o -name '*.svg' \) \
+  -exec gzip -9 -n -k {} +
+
 # The list of files is embedded too: adding or removing a file changes it, which rebuilds the binary's crate.
 (cd "$STAGE" && find . -type f | LC_ALL=C sort) >target/site-files.txt && mv target/site-files.txt "$STAGE/"
 

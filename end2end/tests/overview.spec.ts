@@ -65,6 +65,13 @@ test('an unknown address gets the app\'s own page', async ({ page }) => {
   // Site files are served, the build's own list of them is not.
   expect((await page.request.get('/favicon.svg')).status()).toBe(200);
   expect((await page.request.get('/site-files.txt')).status()).toBe(404);
+  // The WASM goes gzipped to a client that takes gzip (this page hydrated from it), whole to one that does not.
+  const gz = await page.request.get('/pkg/hangar_bg.wasm', { headers: { 'accept-encoding': 'gzip' } });
+  const plain = await page.request.get('/pkg/hangar_bg.wasm', { headers: { 'accept-encoding': 'identity' } });
+  expect([gz.headers()['content-encoding'], plain.headers()['content-encoding']]).toEqual(['gzip', undefined]);
+  expect(gz.headers()['content-type']).toBe('application/wasm');
+  expect(Number(gz.headers()['content-length'])).toBeLessThan(Number(plain.headers()['content-length']) / 2);
+  expect((await gz.body()).equals(await plain.body())).toBe(true);
 });
 
 test('revoking a token asks first and hides its just-shown secret', async ({ browser, baseURL }) => {
