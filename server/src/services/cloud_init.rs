@@ -140,11 +140,37 @@ fn has_tag(v: &Value) -> bool {
     }
 }
 
+/// Whether a mapping key is longer than PyYAML reads in a flow mapping (1,024 characters).
+fn has_long_key(v: &Value) -> bool {
+    match v {
+        Value::Sequence(items) => items.iter().any(has_long_key),
+        Value::Mapping(m) => m
+            .iter()
+            .any(|(k, v)| k.as_str().is_some_and(|k| k.chars().count() > 1000) || has_long_key(v)),
+        _ => false,
+    }
+}
+
 /// The text of a seed file: JSON, which is YAML too. cloud-init reads YAML 1.1, where plain scalars such as
 /// `52:54:00:12:34:56` (a base-60 integer), `2026-01-01` (a date) or `on` are not strings; quoting every string
 /// keeps each value the type Hangar meant, whatever the emitter's own (YAML 1.2) idea of a plain string.
-pub fn emit(v: &Value) -> std::result::Result<String, serde_json::Error> {
-    serde_json::to_string_pretty(v)
+fn emit(v: &Value) -> std::result::Result<String, serde_json::Error> {
+    let json = serde_json::to_string_pretty(v)?;
+    // YAML refuses DEL, the C1 controls and U+FFFE/U+FFFF as raw characters (and turns U+0085 into a space),
+    // JSON writes them raw: escape them (they can only be inside strings), and the line separators with them.
+    let mut out = String::with_capacity(json.len() + 1);
+    for c in json.chars() {
+        if matches!(
+            c,
+            '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        ) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\n');
+    Ok(out)
 }
 
 fn emit_file(v: &Value) -> Result<String> {
@@ -191,8 +217,13 @@ pub fn validate(ci: &CloudInit, vm_name: &str) -> Result<()> {
     }
     let merged = merged_user_data(ci, vm_name, "hangar", Some("$6$check$"))?;
     check_known_keys(&merged)?;
-    // Keys JSON cannot name (null, a list) are refused here rather than when the seed is written.
-    emit(&Value::Mapping(merged)).map_err(|_| bad("cloud_init.user_data", "schema"))?;
+    // Keys JSON cannot name (null, a list) or PyYAML cannot read back (very long) are refused here rather than
+    // when the seed is written.
+    let merged = Value::Mapping(merged);
+    if has_long_key(&merged) {
+        return Err(bad("cloud_init.user_data", "schema"));
+    }
+    emit(&merged).map_err(|_| bad("cloud_init.user_data", "schema"))?;
     Ok(())
 }
 
@@ -299,7 +330,7 @@ pub fn merged_user_data(
 /// `user-data`: `#cloud-config` and the merged mapping.
 pub fn user_data(m: &Mapping) -> Result<String> {
     let body = emit_file(&Value::Mapping(m.clone()))?;
-    Ok(format!("#cloud-config\n{body}\n"))
+    Ok(format!("#cloud-config\n{body}"))
 }
 
 /// `user-data` that changes the user's password at the next boot (with a new instance-id, cloud-init runs
@@ -382,9 +413,10 @@ pub fn network_config(n: Option<&CloudInitNetwork>, mac: &str) -> Result<String>
     emit_file(&Value::Mapping(top))
 }
 
-/// A stored `network-config` with each NIC's MAC replaced by its clone's (`old` lowercase → new), written anew
-/// (seeds stored before every string was quoted are YAML, read here as the strings they were meant to be).
-pub fn network_config_for_clone(text: &str, macs: &std::collections::HashMap<String, String>) -> Result<String> {
+/// A stored `network-config` written anew, each MAC in `macs` (lowercase → new: a clone's NICs; none for a
+/// password reset) replaced. Seeds stored before every string was quoted are YAML, read here as the strings
+/// they were meant to be.
+pub fn rewrite_network_config(text: &str, macs: &std::collections::HashMap<String, String>) -> Result<String> {
     fn swap(v: &mut Value, macs: &std::collections::HashMap<String, String>) {
         match v {
             Value::String(t) => {
@@ -456,13 +488,14 @@ mod tests {
         let mut c = ci();
         c.user = "on".into();
         c.hostname = "2026-01-01".into();
-        c.runcmd = vec!["1:30".into()];
+        c.runcmd = vec!["1:30".into(), "echo \u{7f}\u{85}\u{9f}\u{2028}\u{ffff}".into()];
         c.user_data = "#cloud-config\ntimezone: 10:20\n".into();
         let u = as_cloud_init_reads(&user_data(&merged_user_data(&c, "w", "on", None).unwrap()).unwrap());
         assert_eq!(
             (&u["hostname"], &u["users"][0]["name"], &u["runcmd"][0], &u["timezone"]),
             (&json!("2026-01-01"), &json!("on"), &json!("1:30"), &json!("10:20"))
         );
+        assert_eq!(u["runcmd"][1], "echo \u{7f}\u{85}\u{9f}\u{2028}\u{ffff}");
         assert_eq!(u["ssh_pwauth"], false);
     }
 
@@ -489,7 +522,7 @@ mod tests {
         // Seeds stored before every string was quoted: a plain MAC, which cloud-init would read as a number.
         let old = "ethernets:\n  nic0:\n    dhcp4: true\n    match:\n      macaddress: 52:54:00:AA:bb:01\nversion: 2\n";
         let macs = [("52:54:00:aa:bb:01".to_string(), "52:54:00:12:34:56".to_string())].into();
-        let v = as_cloud_init_reads(&network_config_for_clone(old, &macs).unwrap());
+        let v = as_cloud_init_reads(&rewrite_network_config(old, &macs).unwrap());
         assert_eq!(v["ethernets"]["nic0"]["match"]["macaddress"], "52:54:00:12:34:56");
         assert_eq!(v["ethernets"]["nic0"]["dhcp4"], true);
         assert_eq!(v["version"], 2);
@@ -497,9 +530,11 @@ mod tests {
 
     #[test]
     fn yaml_tags_and_keys_json_cannot_name_are_refused_up_front() {
+        let long_key = format!("#cloud-config\n{}: 1\n", "k".repeat(1001));
         for extra in [
             "#cloud-config\nwrite_files:\n  - content: !vault aGk=\n",
             "#cloud-config\n? [a, b]\n: c\n",
+            &long_key,
         ] {
             let mut c = ci();
             c.user_data = extra.into();

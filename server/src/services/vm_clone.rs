@@ -100,7 +100,7 @@ pub async fn clone(state: &AppState, caller: &Caller, uuid: &str, r: CloneVm) ->
         .collect();
     let seed_json = seed.as_ref().map(|s| -> Result<_> {
         // The network-config names the NIC by its MAC: the clone's NIC has a new one.
-        let network_config = super::cloud_init::network_config_for_clone(&s.network_config, &mac_map)?;
+        let network_config = super::cloud_init::rewrite_network_config(&s.network_config, &mac_map)?;
         Ok(json!({
             "volume": format!("{base}-seed.img"), "pool_uuid": s.pool_uuid,
             "user_data": s.user_data, "network_config": network_config, "settings": s.settings,

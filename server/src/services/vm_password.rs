@@ -70,7 +70,11 @@ pub async fn reset(state: &AppState, caller: &Caller, uuid: &str, r: ResetPasswo
         let files = [
             ("meta-data", cloud_init::meta_data(&instance, &hostname)?),
             ("user-data", cloud_init::with_password_change(base, &user, &hash)?),
-            ("network-config", seed.network_config.clone()),
+            // Written anew: a seed stored before every string was quoted may hold a MAC YAML reads as a number.
+            (
+                "network-config",
+                cloud_init::rewrite_network_config(&seed.network_config, &Default::default())?,
+            ),
         ];
         let host = super::hosts::row(state, seed.host_id).await?;
         vm_create_run::write_seed(state, host.id, &host.name, &seed.pool_uuid, &seed.seed_volume, &files).await?;
