@@ -124,23 +124,29 @@ where
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// Whether the client takes gzip: `Accept-Encoding` names `gzip` or `*` without `q=0`.
+/// Whether the client takes gzip: `Accept-Encoding` names `gzip`, or else `*`, without `q=0`.
 fn accepts_gzip(headers: &axum::http::HeaderMap) -> bool {
-    headers
+    let (mut gzip, mut any) = (None, None);
+    for item in headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|item| {
-            let mut parts = item.split(';').map(str::trim);
-            let coding = parts.next().unwrap_or_default();
-            let refused = parts.any(|p| {
-                p.strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-        })
+    {
+        let mut parts = item.split(';').map(str::trim);
+        let coding = parts.next().unwrap_or_default();
+        let refused = parts.any(|p| {
+            p.strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        if coding.eq_ignore_ascii_case("gzip") {
+            gzip = Some(!refused);
+        } else if coding == "*" {
+            any = Some(!refused);
+        }
+    }
+    gzip.or(any).unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -164,7 +170,15 @@ mod tests {
         ] {
             assert!(accepts_gzip(&with(yes)), "{yes}");
         }
-        for no in ["identity", "br, deflate", "gzip;q=0", "gzip; q=0.000", "gzipx", "*;q=0"] {
+        for no in [
+            "identity",
+            "br, deflate",
+            "gzip;q=0",
+            "gzip; q=0.000",
+            "gzipx",
+            "*;q=0",
+            "gzip;q=0, *",
+        ] {
             assert!(!accepts_gzip(&with(no)), "{no}");
         }
         assert!(!accepts_gzip(&axum::http::HeaderMap::new()));
