@@ -92,7 +92,7 @@ where
         return crate::error::Error::NotFound("page").into_response();
     };
     let headers = req.headers();
-    // The build writes a gzip copy (`name.gz`) of each text file and of the WASM (3.7 MB, 1.2 MB gzipped).
+    // The build writes a gzip copy (`name.gz`) of each text file and of the WASM (5.3 MB, 1.0 MB gzipped).
     let gzipped = site_file(&format!("{path}.gz"));
     let has_gzip = gzipped.is_some();
     // A gzip copy is served as what it holds.

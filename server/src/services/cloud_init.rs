@@ -154,7 +154,7 @@ fn has_long_key(v: &Value) -> bool {
 /// The text of a seed file: JSON, which is YAML too. cloud-init reads YAML 1.1, where plain scalars such as
 /// `52:54:00:12:34:56` (a base-60 integer), `2026-01-01` (a date) or `on` are not strings; quoting every string
 /// keeps each value the type Hangar meant, whatever the emitter's own (YAML 1.2) idea of a plain string.
-fn emit(v: &Value) -> std::result::Result<String, serde_json::Error> {
+fn emit(v: &impl serde::Serialize) -> std::result::Result<String, serde_json::Error> {
     let json = serde_json::to_string_pretty(v)?;
     // YAML refuses DEL, the C1 controls and U+FFFE/U+FFFF as raw characters (and turns U+0085 into a space),
     // JSON writes them raw: escape them (they can only be inside strings), and the line separators with them.
@@ -173,7 +173,7 @@ fn emit(v: &Value) -> std::result::Result<String, serde_json::Error> {
     Ok(out)
 }
 
-fn emit_file(v: &Value) -> Result<String> {
+fn emit_file(v: &impl serde::Serialize) -> Result<String> {
     emit(v).map_err(|e| Error::Internal(e.into()))
 }
 
@@ -329,7 +329,7 @@ pub fn merged_user_data(
 
 /// `user-data`: `#cloud-config` and the merged mapping.
 pub fn user_data(m: &Mapping) -> Result<String> {
-    let body = emit_file(&Value::Mapping(m.clone()))?;
+    let body = emit_file(m)?;
     Ok(format!("#cloud-config\n{body}"))
 }
 
@@ -365,7 +365,7 @@ pub fn meta_data(instance_id: &str, hostname: &str) -> Result<String> {
     let mut m = Mapping::new();
     m.insert(s("instance-id"), s(instance_id));
     m.insert(s("local-hostname"), s(hostname));
-    emit_file(&Value::Mapping(m))
+    emit_file(&m)
 }
 
 /// `network-config` (version 2) for the NIC with this MAC: DHCP, or the static addresses given.
@@ -410,7 +410,7 @@ pub fn network_config(n: Option<&CloudInitNetwork>, mac: &str) -> Result<String>
     let mut top = Mapping::new();
     top.insert(s("version"), Value::Number(2.into()));
     top.insert(s("ethernets"), Value::Mapping(eths));
-    emit_file(&Value::Mapping(top))
+    emit_file(&top)
 }
 
 /// A stored `network-config` written anew, each MAC in `macs` (lowercase → new: a clone's NICs; none for a
